@@ -1,0 +1,464 @@
+//! The only libclang boundary.
+//!
+//! Every libclang call in the project lives in this module (modelled on
+//! rust-bindgen's `clang.rs`): handles are one-field newtypes whose `Drop`
+//! disposes them, `unsafe` stays in here with one FFI call per method, and the
+//! C visitor callbacks become Rust closures through a generic trampoline.
+//!
+//! libclang is loaded at run time (clang-sys `runtime`), so that building from
+//! a pinned manifest never needs it: only `resolve` does.
+
+#![allow(non_upper_case_globals)]
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_uint, c_void};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use clang_sys::*;
+
+/// Errors at the libclang boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum ClangError {
+    /// libclang could not be found or loaded.
+    #[error(
+        "libclang could not be loaded ({0}); install Debian's `libclang1-14` and \
+         `libclang-common-14-dev` (apt-get install libclang1-14 libclang-common-14-dev), \
+         or point LIBCLANG_PATH at the directory holding libclang.so"
+    )]
+    Load(String),
+    /// libclang refused to parse a file at all (not the same as a file with errors).
+    #[error("libclang could not parse {path}: error code {code:?}")]
+    Parse { path: PathBuf, code: CXErrorCode },
+    /// An argument or path contained a NUL byte.
+    #[error("argument contains a NUL byte: {0:?}")]
+    Nul(String),
+}
+
+static LIBRARY: OnceLock<Result<Arc<SharedLibrary>, String>> = OnceLock::new();
+
+/// Loads libclang once per process and makes it available to the calling
+/// thread (clang-sys keeps the loaded library per thread).
+pub fn load() -> Result<(), ClangError> {
+    if is_loaded() {
+        return Ok(());
+    }
+    let lib = LIBRARY.get_or_init(|| load_manually().map(Arc::new));
+    match lib {
+        Ok(lib) => {
+            set_library(Some(lib.clone()));
+            Ok(())
+        }
+        Err(e) => Err(ClangError::Load(e.clone())),
+    }
+}
+
+/// The loaded libclang's version string, e.g. "Debian clang version 14.0.6".
+pub fn version() -> Result<String, ClangError> {
+    load()?;
+    // SAFETY: libclang is loaded; the returned CXString is disposed by `take`.
+    Ok(unsafe { take(clang_getClangVersion()) })
+}
+
+/// Converts and disposes a `CXString`.
+///
+/// # Safety
+/// `s` must be a valid `CXString` returned by libclang and not yet disposed.
+unsafe fn take(s: CXString) -> String {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let p = clang_getCString(s);
+        let out = if p.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        };
+        clang_disposeString(s);
+        out
+    }
+}
+
+/// A libclang index: the owner of translation units.
+pub struct Index {
+    x: CXIndex,
+}
+
+impl Index {
+    /// Creates an index; diagnostics are not printed by libclang itself.
+    pub fn new() -> Result<Index, ClangError> {
+        load()?;
+        // SAFETY: libclang is loaded; arguments are plain flags.
+        let x = unsafe { clang_createIndex(0, 0) };
+        Ok(Index { x })
+    }
+
+    /// Parses `path` with command-line `args` (no compiler name).
+    ///
+    /// Function bodies are kept (we need every call) and a detailed
+    /// preprocessing record is requested (we need macro expansions).
+    pub fn parse(&self, path: &Path, args: &[String]) -> Result<TranslationUnit<'_>, ClangError> {
+        let c_path = cstring(&path.to_string_lossy())?;
+        let c_args = args
+            .iter()
+            .map(|a| cstring(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+        let mut tu: CXTranslationUnit = std::ptr::null_mut();
+        let flags = CXTranslationUnit_DetailedPreprocessingRecord
+            | CXTranslationUnit_KeepGoing;
+        // SAFETY: all pointers outlive the call; `tu` is an out-parameter.
+        let code = unsafe {
+            clang_parseTranslationUnit2(
+                self.x,
+                c_path.as_ptr(),
+                ptrs.as_ptr(),
+                ptrs.len() as i32,
+                std::ptr::null_mut(),
+                0,
+                flags,
+                &mut tu,
+            )
+        };
+        if code != CXError_Success || tu.is_null() {
+            return Err(ClangError::Parse {
+                path: path.to_owned(),
+                code,
+            });
+        }
+        Ok(TranslationUnit {
+            x: tu,
+            _index: std::marker::PhantomData,
+        })
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        // SAFETY: `x` came from clang_createIndex and all TUs borrow `self`.
+        unsafe { clang_disposeIndex(self.x) }
+    }
+}
+
+fn cstring(s: &str) -> Result<CString, ClangError> {
+    CString::new(s).map_err(|_| ClangError::Nul(s.to_owned()))
+}
+
+/// A parsed translation unit; it cannot outlive its [`Index`].
+pub struct TranslationUnit<'i> {
+    x: CXTranslationUnit,
+    _index: std::marker::PhantomData<&'i Index>,
+}
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Ignored,
+    Note,
+    Warning,
+    Error,
+    Fatal,
+}
+
+/// A place in a source file (the spelling location).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub file: Option<PathBuf>,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One compiler diagnostic.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    /// The warning option that controls it, e.g. `-Wimplicit-function-declaration`.
+    pub option: String,
+    pub location: Location,
+}
+
+/// One `#include` edge: `includer` (file and line of the directive) included `file`.
+#[derive(Clone, Debug)]
+pub struct Inclusion {
+    pub file: PathBuf,
+    pub includer: Option<(PathBuf, u32)>,
+}
+
+impl TranslationUnit<'_> {
+    /// All diagnostics, in the order libclang reports them.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        // SAFETY: `self.x` is a live TU; each diagnostic is disposed after use.
+        unsafe {
+            let n = clang_getNumDiagnostics(self.x);
+            (0..n)
+                .map(|i| {
+                    let d = clang_getDiagnostic(self.x, i);
+                    let severity = match clang_getDiagnosticSeverity(d) {
+                        CXDiagnostic_Ignored => Severity::Ignored,
+                        CXDiagnostic_Note => Severity::Note,
+                        CXDiagnostic_Warning => Severity::Warning,
+                        CXDiagnostic_Error => Severity::Error,
+                        _ => Severity::Fatal,
+                    };
+                    let message = take(clang_getDiagnosticSpelling(d));
+                    let option = take(clang_getDiagnosticOption(d, std::ptr::null_mut()));
+                    let location = location_of(clang_getDiagnosticLocation(d));
+                    clang_disposeDiagnostic(d);
+                    Diagnostic {
+                        severity,
+                        message,
+                        option,
+                        location,
+                    }
+                })
+                .collect()
+        }
+    }
+
+    /// Every file the TU included, with the directive that included it.
+    pub fn inclusions(&self) -> Vec<Inclusion> {
+        let mut out: Vec<Inclusion> = Vec::new();
+        extern "C" fn visit(
+            file: CXFile,
+            stack: *mut CXSourceLocation,
+            len: c_uint,
+            data: CXClientData,
+        ) {
+            // SAFETY: `data` is the `&mut Vec<Inclusion>` passed below; `stack`
+            // holds `len` locations, valid for the duration of the callback.
+            unsafe {
+                let out = &mut *(data as *mut Vec<Inclusion>);
+                let file = file_name(file);
+                let includer = if len > 0 {
+                    let loc = location_of(*stack);
+                    loc.file.map(|f| (f, loc.line))
+                } else {
+                    None
+                };
+                out.push(Inclusion { file, includer });
+            }
+        }
+        // SAFETY: the callback only touches `out`, which outlives the call.
+        unsafe {
+            clang_getInclusions(self.x, visit, &mut out as *mut Vec<Inclusion> as *mut c_void);
+        }
+        out
+    }
+
+    /// The TU's root cursor.
+    pub fn cursor(&self) -> Cursor {
+        // SAFETY: `self.x` is a live TU.
+        Cursor {
+            x: unsafe { clang_getTranslationUnitCursor(self.x) },
+            tu: self.x,
+        }
+    }
+
+    /// The spellings of the tokens in `cursor`'s extent (e.g. a macro expansion's arguments).
+    pub fn tokens(&self, cursor: &Cursor) -> Vec<String> {
+        // SAFETY: `self.x` is live; the token array is disposed before returning.
+        unsafe {
+            let range = clang_getCursorExtent(cursor.x);
+            let mut toks: *mut CXToken = std::ptr::null_mut();
+            let mut n: c_uint = 0;
+            clang_tokenize(self.x, range, &mut toks, &mut n);
+            let out = (0..n as isize)
+                .map(|i| take(clang_getTokenSpelling(self.x, *toks.offset(i))))
+                .collect();
+            if !toks.is_null() {
+                clang_disposeTokens(self.x, toks, n);
+            }
+            out
+        }
+    }
+}
+
+impl Drop for TranslationUnit<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `x` came from clang_parseTranslationUnit2.
+        unsafe { clang_disposeTranslationUnit(self.x) }
+    }
+}
+
+/// # Safety
+/// `f` must be a valid `CXFile` or null.
+unsafe fn file_name(f: CXFile) -> PathBuf {
+    if f.is_null() {
+        return PathBuf::new();
+    }
+    // SAFETY: guaranteed by the caller.
+    PathBuf::from(unsafe { take(clang_getFileName(f)) })
+}
+
+/// # Safety
+/// `loc` must be a valid source location of a live TU.
+unsafe fn location_of(loc: CXSourceLocation) -> Location {
+    let mut file: CXFile = std::ptr::null_mut();
+    let (mut line, mut column, mut offset) = (0, 0, 0);
+    // SAFETY: out-parameters are valid; guaranteed by the caller.
+    unsafe {
+        clang_getSpellingLocation(loc, &mut file, &mut line, &mut column, &mut offset);
+        Location {
+            file: if file.is_null() {
+                None
+            } else {
+                Some(file_name(file))
+            },
+            line,
+            column,
+        }
+    }
+}
+
+/// What a visitor wants next.
+pub enum Walk {
+    /// Stop the whole traversal.
+    Break,
+    /// Visit the next sibling, not the children.
+    Continue,
+    /// Visit the children of this cursor.
+    Recurse,
+}
+
+/// The kinds of cursor the resolver cares about; everything else is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    FunctionDecl,
+    VarDecl,
+    FieldDecl,
+    StructDecl,
+    TypedefDecl,
+    DeclRefExpr,
+    CallExpr,
+    MacroDefinition,
+    MacroExpansion,
+    InclusionDirective,
+    UnexposedAttr,
+    Other(i32),
+}
+
+/// How a declaration links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linkage {
+    None,
+    Internal,
+    External,
+    Other,
+}
+
+/// A node of a TU's AST or preprocessing record. Only valid while its TU lives.
+#[derive(Clone, Copy)]
+pub struct Cursor {
+    x: CXCursor,
+    tu: CXTranslationUnit,
+}
+
+impl Cursor {
+    fn wrap(&self, x: CXCursor) -> Option<Cursor> {
+        // SAFETY: plain query on a cursor value.
+        if unsafe { clang_Cursor_isNull(x) } != 0 {
+            None
+        } else {
+            Some(Cursor { x, tu: self.tu })
+        }
+    }
+
+    /// This cursor's kind.
+    pub fn kind(&self) -> Kind {
+        // SAFETY: plain query on a cursor value.
+        match unsafe { clang_getCursorKind(self.x) } {
+            CXCursor_FunctionDecl => Kind::FunctionDecl,
+            CXCursor_VarDecl => Kind::VarDecl,
+            CXCursor_FieldDecl => Kind::FieldDecl,
+            CXCursor_StructDecl => Kind::StructDecl,
+            CXCursor_TypedefDecl => Kind::TypedefDecl,
+            CXCursor_DeclRefExpr => Kind::DeclRefExpr,
+            CXCursor_CallExpr => Kind::CallExpr,
+            CXCursor_MacroDefinition => Kind::MacroDefinition,
+            CXCursor_MacroExpansion => Kind::MacroExpansion,
+            CXCursor_InclusionDirective => Kind::InclusionDirective,
+            CXCursor_UnexposedAttr => Kind::UnexposedAttr,
+            k => Kind::Other(k),
+        }
+    }
+
+    /// The name of the entity.
+    pub fn spelling(&self) -> String {
+        // SAFETY: the returned CXString is disposed by `take`.
+        unsafe { take(clang_getCursorSpelling(self.x)) }
+    }
+
+    /// Where the entity is spelled.
+    pub fn location(&self) -> Location {
+        // SAFETY: `self.tu` is live while the cursor is used (documented contract).
+        unsafe { location_of(clang_getCursorLocation(self.x)) }
+    }
+
+    /// Whether the location is in a system header (host headers).
+    pub fn in_system_header(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { clang_Location_isInSystemHeader(clang_getCursorLocation(self.x)) != 0 }
+    }
+
+    /// Whether this cursor defines (not merely declares) its entity.
+    pub fn is_definition(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { clang_isCursorDefinition(self.x) != 0 }
+    }
+
+    /// The linkage of a declaration.
+    pub fn linkage(&self) -> Linkage {
+        // SAFETY: plain query.
+        match unsafe { clang_getCursorLinkage(self.x) } {
+            CXLinkage_NoLinkage => Linkage::None,
+            CXLinkage_Internal => Linkage::Internal,
+            CXLinkage_External | CXLinkage_UniqueExternal => Linkage::External,
+            _ => Linkage::Other,
+        }
+    }
+
+    /// The entity a reference or expansion refers to.
+    pub fn referenced(&self) -> Option<Cursor> {
+        // SAFETY: plain query.
+        self.wrap(unsafe { clang_getCursorReferenced(self.x) })
+    }
+
+    /// The definition of the entity, if this TU has one.
+    pub fn definition(&self) -> Option<Cursor> {
+        // SAFETY: plain query.
+        self.wrap(unsafe { clang_getCursorDefinition(self.x) })
+    }
+
+    /// Whether a macro definition is built into the compiler (`__GNUC__`...).
+    pub fn is_macro_builtin(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { clang_Cursor_isMacroBuiltin(self.x) != 0 }
+    }
+
+    /// Walks the children; `f(child, parent)` decides whether to recurse.
+    pub fn visit<F: FnMut(Cursor, Cursor) -> Walk>(&self, mut f: F) {
+        extern "C" fn trampoline<F: FnMut(Cursor, Cursor) -> Walk>(
+            child: CXCursor,
+            parent: CXCursor,
+            data: CXClientData,
+        ) -> CXChildVisitResult {
+            // SAFETY: `data` is the `(&mut F, tu)` pair passed below, live for the walk.
+            let (f, tu) = unsafe { &mut *(data as *mut (&mut F, CXTranslationUnit)) };
+            let tu = *tu;
+            match f(Cursor { x: child, tu }, Cursor { x: parent, tu }) {
+                Walk::Break => CXChildVisit_Break,
+                Walk::Continue => CXChildVisit_Continue,
+                Walk::Recurse => CXChildVisit_Recurse,
+            }
+        }
+        let mut data: (&mut F, CXTranslationUnit) = (&mut f, self.tu);
+        // SAFETY: the trampoline only uses `data`, which outlives the call.
+        unsafe {
+            clang_visitChildren(
+                self.x,
+                trampoline::<F>,
+                &mut data as *mut (&mut F, CXTranslationUnit) as *mut c_void,
+            );
+        }
+    }
+}

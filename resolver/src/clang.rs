@@ -104,8 +104,7 @@ impl Index {
             .collect::<Result<Vec<_>, _>>()?;
         let ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
         let mut tu: CXTranslationUnit = std::ptr::null_mut();
-        let flags = CXTranslationUnit_DetailedPreprocessingRecord
-            | CXTranslationUnit_KeepGoing;
+        let flags = CXTranslationUnit_DetailedPreprocessingRecord | CXTranslationUnit_KeepGoing;
         // SAFETY: all pointers outlive the call; `tu` is an out-parameter.
         let code = unsafe {
             clang_parseTranslationUnit2(
@@ -240,7 +239,11 @@ impl TranslationUnit<'_> {
         }
         // SAFETY: the callback only touches `out`, which outlives the call.
         unsafe {
-            clang_getInclusions(self.x, visit, &mut out as *mut Vec<Inclusion> as *mut c_void);
+            clang_getInclusions(
+                self.x,
+                visit,
+                &mut out as *mut Vec<Inclusion> as *mut c_void,
+            );
         }
         out
     }

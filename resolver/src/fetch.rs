@@ -1,1 +1,1432 @@
-//! TODO
+//! Getting a glibc source tree from somewhere other than the user's disk: a
+//! git tag, Debian's package archive, or a GNU release tarball. Everything
+//! lands in the [`Cache`] and is reused.
+//!
+//! Debian's archive is reached through the machine's own apt, with a private
+//! sources list and private index directories inside the cache: the host's apt
+//! state is never touched, root is not needed, and the archive address is the
+//! one the machine is already configured with (other mirrors may be
+//! unreachable, so none is ever hard-coded).
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::source::{
+    self, parse_version, publish_dir, sha256_file, temp_dir_in, unpack_tarball_as,
+    write_atomically, Cache, Compression, GlibcSource, Origin, SourceError,
+};
+
+/// Where GNU publishes glibc release tarballs.
+pub const GNU_BASE_URL: &str = "https://ftp.gnu.org/gnu/glibc";
+
+/// Debian suites searched for glibc, oldest first. Each carries one glibc
+/// version, so together they cover 2.31 to the newest upload.
+pub const DEBIAN_SUITES: &[&str] = &[
+    "bullseye",
+    "bookworm",
+    "trixie",
+    "forky",
+    "sid",
+    "experimental",
+];
+
+/// The suite whose source index is searched when no `glibc-source` binary
+/// has the wanted version: sid keeps several recent uploads of `glibc`.
+const DEBIAN_SOURCE_SUITE: &str = "sid";
+
+/// Lists older than this are refreshed with `apt-get update`.
+const APT_LISTS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The machine's apt configuration, read to learn the Debian archive address.
+const APT_SOURCES_DEB822: &str = "/etc/apt/sources.list.d/debian.sources";
+const APT_SOURCES_LIST: &str = "/etc/apt/sources.list";
+const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// sha256 of GNU's release tarballs `glibc-<version>.tar.xz`, as pinned by the project.
+#[rustfmt::skip]
+const GNU_SHA256: &[(&str, &str)] = &[
+    ("2.31", "9246fe44f68feeec8c666bb87973d590ce0137cca145df014c72ec95be9ffd17"),
+    ("2.35", "5123732f6b67ccd319305efd399971d58592122bcc2a6518a1bd2510dd0cf52e"),
+    ("2.36", "1c959fea240906226062cb4b1e7ebce71a9f0e3c0836c09e7e3423d434fcfe75"),
+    ("2.39", "f77bd47cf8170c57365ae7bf86696c118adb3b120d3259c64c502d3dc1e2d926"),
+    ("2.40", "19a890175e9263d748f627993de6f4b1af9cd21e03f080e4bfb3a1fac10205a2"),
+    ("2.41", "a5a26b22f545d6b7d7b3dd828e11e428f24f4fac43c934fb071b6a7d0828e901"),
+    ("2.42", "d1775e32e4628e64ef930f435b67bb63af7599acb6be2b335b9f19f16509f17f"),
+];
+
+/// The pinned sha256 of GNU's `glibc-<version>.tar.xz`, if the project pins one.
+pub fn gnu_sha256(version: &str) -> Option<&'static str> {
+    GNU_SHA256
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map(|(_, sha)| *sha)
+}
+
+/// Which sources [`fetch`] may use, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// Try Debian's archive (through apt).
+    pub debian: bool,
+    /// Try GNU's release tarball.
+    pub gnu: bool,
+    /// Base URL of GNU's glibc directory; [`GNU_BASE_URL`] when `None`.
+    pub gnu_base_url: Option<String>,
+    /// An exact Debian version to fetch (e.g. the host's `"2.36-9+deb12u14"`),
+    /// rather than the newest one of the requested upstream version.
+    pub debian_version: Option<String>,
+    /// The sha256 to accept for the GNU tarball, overriding (or standing in
+    /// for a missing) pinned hash.
+    pub sha256: Option<String>,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            debian: true,
+            gnu: true,
+            gnu_base_url: None,
+            debian_version: None,
+            sha256: None,
+        }
+    }
+}
+
+/// One way of getting a source, as named in [`FetchError::AllFailed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// A tree fetched earlier.
+    Cache,
+    /// Debian's package archive.
+    Debian,
+    /// GNU's release tarball.
+    Gnu,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Cache => "cache",
+            Step::Debian => "debian",
+            Step::Gnu => "gnu",
+        })
+    }
+}
+
+/// Errors from fetching a glibc source.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Opening, unpacking or validating the fetched tree failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The requested version is not of the form `2.36`.
+    #[error("`{version}` is not a glibc release version; give it as <major>.<minor>, e.g. 2.36")]
+    BadVersion {
+        /// What was asked for.
+        version: String,
+    },
+    /// A `--sha256` value that is not 64 hex digits.
+    #[error("`{value}` is not a sha256; give 64 hexadecimal digits")]
+    BadSha256 {
+        /// What was given.
+        value: String,
+    },
+    /// The fetched tree's version.h disagrees with the version asked for.
+    #[error("{origin} holds glibc {found}, not {wanted}; the package or tag is mislabelled")]
+    VersionMismatch {
+        /// The version asked for.
+        wanted: String,
+        /// The version the tree declares.
+        found: String,
+        /// Where the tree came from.
+        origin: String,
+    },
+    /// An external program could not be started.
+    #[error("cannot run {program} ({error}); install it or put it on PATH")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why it could not start.
+        error: io::Error,
+    },
+    /// An external program failed.
+    #[error("`{command}` failed ({status}){}", indent_block(.output))]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The tail of what it printed.
+        output: String,
+    },
+    /// The git repository has no such tag.
+    #[error("tag {tag} not found in git repository {repo}; list its tags with `git ls-remote --tags {repo}`")]
+    GitTagNotFound {
+        /// The repository as given.
+        repo: String,
+        /// The missing tag.
+        tag: String,
+    },
+    /// The cache has no earlier fetch of that version (a reason, not a failure).
+    #[error("glibc {version} has not been fetched before")]
+    NotCached {
+        /// The version.
+        version: String,
+    },
+    /// A step that the options turned off.
+    #[error("not tried: {reason}")]
+    NotTried {
+        /// Why.
+        reason: String,
+    },
+    /// No Debian archive address could be found in the machine's apt configuration.
+    #[error("no Debian archive is configured on this machine ({reason}); configure apt for Debian's archive in {APT_SOURCES_DEB822}, or use another source")]
+    NoDebianArchive {
+        /// What was looked at.
+        reason: String,
+    },
+    /// Debian's archive has no package with the wanted version.
+    #[error("Debian's archive has no glibc {wanted} (glibc-source has {binaries}; the glibc source package in {DEBIAN_SOURCE_SUITE} has {sources}){notes}")]
+    NotInDebian {
+        /// The upstream or Debian version wanted.
+        wanted: String,
+        /// Versions of the `glibc-source` binary package on offer.
+        binaries: String,
+        /// Versions of the `glibc` source package on offer.
+        sources: String,
+        /// Anything apt-get update complained about.
+        notes: String,
+    },
+    /// A downloaded package does not have the expected layout.
+    #[error("{} does not contain {what}; Debian's packaging may have changed, report this", path.display())]
+    BadPackage {
+        /// The package file.
+        path: PathBuf,
+        /// What was looked for.
+        what: String,
+    },
+    /// A GNU version with no pinned hash and none given.
+    #[error("glibc {version} has no pinned sha256 for GNU's tarball, so a download could not be verified; pass the sha256 you trust with --sha256")]
+    NoPinnedHash {
+        /// The version.
+        version: String,
+    },
+    /// A download whose content is not what was expected.
+    #[error(
+        "sha256 mismatch for {what}: expected {expected}, got {actual}; the download was discarded"
+    )]
+    ChecksumMismatch {
+        /// The URL or file.
+        what: String,
+        /// The trusted hash.
+        expected: String,
+        /// The hash of what arrived.
+        actual: String,
+    },
+    /// An HTTP download failed.
+    #[error("cannot download {url}: {error}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        error: String,
+    },
+    /// The host's glibc version could not be determined.
+    #[error("cannot tell the host's glibc version: {reason}")]
+    HostGlibc {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Every allowed step failed; each step's reason is listed.
+    #[error("cannot fetch glibc {version}:{}", list_attempts(.attempts))]
+    AllFailed {
+        /// The version asked for.
+        version: String,
+        /// Each step tried, with why it failed.
+        attempts: Vec<(Step, FetchError)>,
+    },
+}
+
+fn indent_block(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(":");
+    for line in text.lines() {
+        out.push_str("\n    ");
+        out.push_str(line);
+    }
+    out
+}
+
+fn list_attempts(attempts: &[(Step, FetchError)]) -> String {
+    let mut out = String::new();
+    for (step, error) in attempts {
+        let text = error.to_string();
+        let mut lines = text.lines();
+        out.push_str(&format!("\n  {step}: {}", lines.next().unwrap_or("")));
+        for line in lines {
+            out.push_str("\n    ");
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// The glibc the host runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostGlibc {
+    /// Upstream version, e.g. `"2.36"`.
+    pub version: String,
+    /// On Debian and derivatives, the installed `libc6` version, e.g. `"2.36-9+deb12u14"`.
+    pub debian_version: Option<String>,
+}
+
+/// The host's glibc: the version from `getconf GNU_LIBC_VERSION`, and where
+/// dpkg knows it, the Debian version of `libc6`.
+pub fn host_glibc() -> Result<HostGlibc, FetchError> {
+    let out = run(Command::new("getconf").arg("GNU_LIBC_VERSION"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = match text.split_whitespace().collect::<Vec<_>>()[..] {
+        ["glibc", v] if parse_version(v).is_some() => v.to_string(),
+        _ => {
+            return Err(FetchError::HostGlibc {
+                reason: format!("getconf GNU_LIBC_VERSION printed `{}`", text.trim()),
+            })
+        }
+    };
+    // Absent dpkg (not Debian) is not an error: there is simply no Debian version.
+    let debian_version = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}\\n", "libc6"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout);
+            text.lines().next().map(|l| l.trim().to_string())
+        })
+        // A libc6 package that is not the running glibc would mislead.
+        .filter(|d| upstream_version(d) == version);
+    Ok(HostGlibc {
+        version,
+        debian_version,
+    })
+}
+
+/// Fetches glibc `version` (e.g. `"2.36"`): from the cache if fetched before,
+/// else from Debian's archive, else from GNU, as `opts` allows. On failure the
+/// error lists why each step failed.
+pub fn fetch(version: &str, cache: &Cache, opts: &FetchOptions) -> Result<GlibcSource, FetchError> {
+    check_version_arg(version)?;
+    if let Some(sha) = &opts.sha256 {
+        check_sha256_arg(sha)?;
+    }
+    let mut attempts = Vec::new();
+    match from_cache(version, cache, opts) {
+        Ok(found) => return Ok(found),
+        Err(e) => attempts.push((Step::Cache, e)),
+    }
+    type StepFn = fn(&str, &Cache, &FetchOptions) -> Result<GlibcSource, FetchError>;
+    let steps: [(Step, bool, StepFn); 2] = [
+        (Step::Debian, opts.debian, fetch_debian),
+        (Step::Gnu, opts.gnu, fetch_gnu),
+    ];
+    for (step, enabled, fetch_from) in steps {
+        if !enabled {
+            attempts.push((
+                step,
+                FetchError::NotTried {
+                    reason: "turned off".to_string(),
+                },
+            ));
+            continue;
+        }
+        match fetch_from(version, cache, opts) {
+            Ok(found) => {
+                record(cache, step, &found)?;
+                return Ok(found);
+            }
+            Err(e) => attempts.push((step, e)),
+        }
+    }
+    Err(FetchError::AllFailed {
+        version: version.to_string(),
+        attempts,
+    })
+}
+
+fn check_version_arg(version: &str) -> Result<(), FetchError> {
+    let well_formed = regex::Regex::new(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+        .expect("static regex")
+        .is_match(version);
+    match parse_version(version) {
+        Some(v) if well_formed && v >= source::MIN_VERSION => Ok(()),
+        Some(_) if well_formed => Err(SourceError::Unsupported {
+            version: version.to_string(),
+            path: PathBuf::from("(requested version)"),
+        }
+        .into()),
+        _ => Err(FetchError::BadVersion {
+            version: version.to_string(),
+        }),
+    }
+}
+
+fn check_sha256_arg(sha: &str) -> Result<(), FetchError> {
+    if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(FetchError::BadSha256 {
+            value: sha.to_string(),
+        })
+    }
+}
+
+/// What `fetch` remembers about a successful fetch, in `<cache>/fetch/`.
+#[derive(Debug, Serialize, Deserialize)]
+struct FetchRecord {
+    version: String,
+    origin: Origin,
+    /// Relative to the cache root, so a moved cache stays valid.
+    tree: PathBuf,
+}
+
+fn record_path(cache: &Cache, version: &str, step: Step) -> PathBuf {
+    cache
+        .root()
+        .join("fetch")
+        .join(format!("{version}.{step}.json"))
+}
+
+fn record(cache: &Cache, step: Step, found: &GlibcSource) -> Result<(), FetchError> {
+    let Ok(tree) = found.root.strip_prefix(cache.root()) else {
+        return Ok(());
+    };
+    let rec = FetchRecord {
+        version: found.version.clone(),
+        origin: found.origin.clone(),
+        tree: tree.to_path_buf(),
+    };
+    let json = serde_json::to_vec_pretty(&rec).expect("FetchRecord serialises");
+    write_atomically(&record_path(cache, &found.version, step), &json)?;
+    Ok(())
+}
+
+fn from_cache(
+    version: &str,
+    cache: &Cache,
+    opts: &FetchOptions,
+) -> Result<GlibcSource, FetchError> {
+    let mut problems = Vec::new();
+    for (step, enabled) in [(Step::Debian, opts.debian), (Step::Gnu, opts.gnu)] {
+        let path = record_path(cache, version, step);
+        if !enabled || !path.is_file() {
+            continue;
+        }
+        let rec: FetchRecord = match fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(rec) => rec,
+            Err(e) => {
+                problems.push(format!("{} is unreadable ({e})", path.display()));
+                continue;
+            }
+        };
+        let acceptable = match (&rec.origin, step) {
+            (Origin::Debian { version: v, .. }, Step::Debian) => {
+                opts.debian_version.as_ref().map_or(true, |want| want == v)
+            }
+            (Origin::Gnu { sha256, .. }, Step::Gnu) => opts
+                .sha256
+                .as_ref()
+                .map_or(true, |want| want.eq_ignore_ascii_case(sha256)),
+            _ => false,
+        };
+        if !acceptable {
+            continue;
+        }
+        match GlibcSource::from_root(cache.root().join(&rec.tree), rec.origin) {
+            Ok(found) if found.version == version => return Ok(found),
+            Ok(found) => problems.push(format!(
+                "{} points at glibc {}",
+                path.display(),
+                found.version
+            )),
+            Err(e) => problems.push(format!("{} is stale ({e})", path.display())),
+        }
+    }
+    match problems.is_empty() {
+        true => Err(FetchError::NotCached {
+            version: version.to_string(),
+        }),
+        false => Err(FetchError::NotTried {
+            reason: problems.join("; "),
+        }),
+    }
+}
+
+fn check_fetched_version(found: GlibcSource, wanted: &str) -> Result<GlibcSource, FetchError> {
+    if found.version == wanted {
+        Ok(found)
+    } else {
+        Err(FetchError::VersionMismatch {
+            wanted: wanted.to_string(),
+            found: found.version,
+            origin: found.origin.to_string(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------- git
+
+/// Clones tag `tag` of the git repository `repo` (a path or URL) into the
+/// cache, keyed by the commit the tag names, and records that commit. A
+/// second call for a tag that still names the same commit clones nothing.
+pub fn from_git(repo: &str, tag: &str, cache: &Cache) -> Result<GlibcSource, FetchError> {
+    // A local path goes through git's transport (not a file copy) so that
+    // --depth applies and the whole history is not copied.
+    let url = match Path::new(repo).canonicalize() {
+        Ok(p) if p.is_dir() => format!("file://{}", p.display()),
+        _ => repo.to_string(),
+    };
+    let commit = tag_commit(&url, repo, tag)?;
+    let dest = cache.root().join("git").join(&commit);
+    if !dest.is_dir() {
+        let parent = cache.dir("git")?;
+        let tmp = temp_dir_in(&parent)?;
+        run(git()
+            .args(["clone", "--quiet", "--depth", "1", "--branch", tag, "--"])
+            .arg(&url)
+            .arg(tmp.path()))?;
+        let head = run(git().arg("-C").arg(tmp.path()).args(["rev-parse", "HEAD"]))?;
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        if head != commit {
+            // The tag moved between ls-remote and clone; trust what was cloned.
+            return from_git(repo, tag, cache);
+        }
+        GlibcSource::from_root(tmp.path().to_path_buf(), Origin::Tree)?;
+        publish_dir(tmp, &dest)?;
+    }
+    Ok(GlibcSource::from_root(
+        dest,
+        Origin::Git {
+            tag: tag.to_string(),
+            commit,
+        },
+    )?)
+}
+
+fn git() -> Command {
+    let mut cmd = Command::new("git");
+    // Never wait for a password on a terminal nobody watches.
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .args(["-c", "advice.detachedHead=false"]);
+    cmd
+}
+
+/// The commit `refs/tags/<tag>` names (peeled, for annotated tags).
+fn tag_commit(url: &str, repo: &str, tag: &str) -> Result<String, FetchError> {
+    let direct = format!("refs/tags/{tag}");
+    let peeled = format!("{direct}^{{}}");
+    let out = run(git()
+        .args(["ls-remote", "--tags", "--"])
+        .arg(url)
+        .args([&direct, &peeled]))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut found = None;
+    for line in text.lines() {
+        let Some((sha, name)) = line.split_once('\t') else {
+            continue;
+        };
+        if name == peeled {
+            return Ok(sha.to_string());
+        }
+        if name == direct {
+            found = Some(sha.to_string());
+        }
+    }
+    found.ok_or_else(|| FetchError::GitTagNotFound {
+        repo: repo.to_string(),
+        tag: tag.to_string(),
+    })
+}
+
+// ---------------------------------------------------------------- processes
+
+fn command_line(cmd: &Command) -> String {
+    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// Runs a command to completion with output captured.
+fn spawn(cmd: &mut Command) -> Result<Output, FetchError> {
+    cmd.stdin(Stdio::null())
+        .output()
+        .map_err(|error| FetchError::Spawn {
+            program: cmd.get_program().to_string_lossy().into_owned(),
+            error,
+        })
+}
+
+/// Like [`spawn`], but a non-zero exit is an error.
+fn run(cmd: &mut Command) -> Result<Output, FetchError> {
+    let out = spawn(cmd)?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(command_failed(cmd, &out))
+    }
+}
+
+fn command_failed(cmd: &Command, out: &Output) -> FetchError {
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    if text.trim().is_empty() {
+        text = String::from_utf8_lossy(&out.stdout).into_owned();
+    }
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(12)..].join("\n");
+    FetchError::Command {
+        command: command_line(cmd),
+        status: out.status.to_string(),
+        output: tail,
+    }
+}
+
+// ---------------------------------------------------------------- Debian
+
+/// Fetches glibc `version` from Debian's archive: the `glibc-source` binary
+/// package when one has that version, else the `glibc` source package's orig
+/// tarball. `opts.debian_version` asks for one exact Debian version.
+pub fn fetch_debian(
+    version: &str,
+    cache: &Cache,
+    opts: &FetchOptions,
+) -> Result<GlibcSource, FetchError> {
+    let apt = Apt::prepare(cache)?;
+    let wanted = opts.debian_version.as_deref();
+    let matches = |v: &String| match wanted {
+        Some(w) => v == w,
+        None => upstream_version(v) == version,
+    };
+    let newest = |versions: Vec<String>| {
+        versions
+            .into_iter()
+            .filter(matches)
+            .max_by(|a, b| compare_debian_versions(a, b))
+    };
+
+    let binaries = apt.madison("glibc-source")?;
+    if let Some(v) = newest(binaries.clone()) {
+        return check_fetched_version(apt.fetch_glibc_source(&v, cache)?, version);
+    }
+    let sources = apt.sources("glibc")?;
+    let source_versions: Vec<String> = sources.iter().map(|s| s.version.clone()).collect();
+    if let Some(v) = newest(source_versions.clone()) {
+        let src = sources
+            .into_iter()
+            .find(|s| s.version == v)
+            .expect("picked from this list");
+        return check_fetched_version(apt.fetch_orig(&src, cache)?, version);
+    }
+    let list = |mut vs: Vec<String>| {
+        vs.sort_by(|a, b| compare_debian_versions(a, b));
+        vs.dedup();
+        if vs.is_empty() {
+            "none".to_string()
+        } else {
+            vs.join(", ")
+        }
+    };
+    Err(FetchError::NotInDebian {
+        wanted: wanted.unwrap_or(version).to_string(),
+        binaries: list(binaries),
+        sources: list(source_versions),
+        notes: apt.update_notes.clone(),
+    })
+}
+
+/// The upstream part of a Debian version: `"1:2.36-9+deb12u14"` -> `"2.36"`.
+pub fn upstream_version(debian_version: &str) -> &str {
+    let (_, rest) = split_epoch(debian_version);
+    rest.rsplit_once('-').map_or(rest, |(upstream, _)| upstream)
+}
+
+fn split_epoch(v: &str) -> (u64, &str) {
+    match v.split_once(':') {
+        Some((epoch, rest)) if epoch.bytes().all(|b| b.is_ascii_digit()) => {
+            (epoch.parse().unwrap_or(0), rest)
+        }
+        _ => (0, v),
+    }
+}
+
+/// Orders Debian versions as dpkg does (epoch, then upstream, then revision,
+/// with `~` sorting before everything, even the end of the string).
+pub fn compare_debian_versions(a: &str, b: &str) -> Ordering {
+    let (ea, ra) = split_epoch(a);
+    let (eb, rb) = split_epoch(b);
+    let (ua, va) = ra.rsplit_once('-').unwrap_or((ra, ""));
+    let (ub, vb) = rb.rsplit_once('-').unwrap_or((rb, ""));
+    ea.cmp(&eb)
+        .then_with(|| dpkg_verrevcmp(ua.as_bytes(), ub.as_bytes()))
+        .then_with(|| dpkg_verrevcmp(va.as_bytes(), vb.as_bytes()))
+}
+
+fn dpkg_order(c: Option<u8>) -> i32 {
+    match c {
+        None => 0,
+        Some(c) if c.is_ascii_digit() => 0,
+        Some(c) if c.is_ascii_alphabetic() => c as i32,
+        Some(b'~') => -1,
+        Some(c) => c as i32 + 256,
+    }
+}
+
+/// dpkg's `verrevcmp`: alternating runs of non-digits (compared by
+/// [`dpkg_order`]) and digits (compared numerically).
+fn dpkg_verrevcmp(a: &[u8], b: &[u8]) -> Ordering {
+    let (mut i, mut j) = (0, 0);
+    let digit = |s: &[u8], k: usize| s.get(k).is_some_and(|c| c.is_ascii_digit());
+    while i < a.len() || j < b.len() {
+        while (i < a.len() && !digit(a, i)) || (j < b.len() && !digit(b, j)) {
+            let (ac, bc) = (dpkg_order(a.get(i).copied()), dpkg_order(b.get(j).copied()));
+            if ac != bc {
+                return ac.cmp(&bc);
+            }
+            i += 1;
+            j += 1;
+        }
+        while a.get(i) == Some(&b'0') {
+            i += 1;
+        }
+        while b.get(j) == Some(&b'0') {
+            j += 1;
+        }
+        let mut first_diff = Ordering::Equal;
+        while digit(a, i) && digit(b, j) {
+            if first_diff == Ordering::Equal {
+                first_diff = a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+        if digit(a, i) {
+            return Ordering::Greater;
+        }
+        if digit(b, j) {
+            return Ordering::Less;
+        }
+        if first_diff != Ordering::Equal {
+            return first_diff;
+        }
+    }
+    Ordering::Equal
+}
+
+/// One deb822 paragraph: field name -> value (continuation lines joined with `\n`).
+type Paragraph = Vec<(String, String)>;
+
+fn parse_deb822(text: &str) -> Vec<Paragraph> {
+    let mut paragraphs = Vec::new();
+    let mut current: Paragraph = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+        } else if line.starts_with('#') {
+            continue;
+        } else if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = current.last_mut() {
+                value.push('\n');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            current.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
+fn field<'a>(paragraph: &'a Paragraph, name: &str) -> Option<&'a str> {
+    paragraph
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The Debian archive the machine's apt is configured with.
+#[derive(Debug)]
+struct Archive {
+    uri: String,
+    keyring: Option<PathBuf>,
+}
+
+fn is_debian_suite(suite: &str) -> bool {
+    DEBIAN_SUITES.contains(&suite) || ["stable", "testing", "unstable"].contains(&suite)
+}
+
+/// Finds the entry for Debian's main archive (the one serving a release
+/// suite such as bookworm, not -security) in the machine's apt sources.
+fn debian_archive() -> Result<Archive, FetchError> {
+    let mut looked = Vec::new();
+    match fs::read_to_string(APT_SOURCES_DEB822) {
+        Ok(text) => {
+            for p in parse_deb822(&text) {
+                let types = field(&p, "Types").unwrap_or("");
+                let suites = field(&p, "Suites").unwrap_or("");
+                let enabled = field(&p, "Enabled") != Some("no");
+                if enabled
+                    && types.split_whitespace().any(|t| t == "deb")
+                    && suites.split_whitespace().any(is_debian_suite)
+                {
+                    if let Some(uri) = field(&p, "URIs").and_then(|u| u.split_whitespace().next()) {
+                        let keyring = field(&p, "Signed-By")
+                            .filter(|k| !k.contains('\n'))
+                            .map(PathBuf::from)
+                            .filter(|k| k.is_file());
+                        return Ok(Archive {
+                            uri: uri.to_string(),
+                            keyring,
+                        });
+                    }
+                }
+            }
+            looked.push(format!(
+                "{APT_SOURCES_DEB822} has no deb entry for a Debian release suite"
+            ));
+        }
+        Err(e) => looked.push(format!("{APT_SOURCES_DEB822}: {e}")),
+    }
+    // One-line format: deb [options] URI suite component...
+    match fs::read_to_string(APT_SOURCES_LIST) {
+        Ok(text) => {
+            for line in text.lines() {
+                let line = line.split('#').next().unwrap_or("").trim();
+                let mut words = line.split_whitespace().peekable();
+                if words.next() != Some("deb") {
+                    continue;
+                }
+                let mut keyring = None;
+                if words.peek().is_some_and(|w| w.starts_with('[')) {
+                    for w in words.by_ref() {
+                        let opt = w.trim_matches(|c| c == '[' || c == ']');
+                        if let Some(k) = opt.strip_prefix("signed-by=") {
+                            keyring = Some(PathBuf::from(k)).filter(|k| k.is_file());
+                        }
+                        if w.ends_with(']') {
+                            break;
+                        }
+                    }
+                }
+                if let (Some(uri), Some(suite)) = (words.next(), words.next()) {
+                    if is_debian_suite(suite) {
+                        return Ok(Archive {
+                            uri: uri.to_string(),
+                            keyring,
+                        });
+                    }
+                }
+            }
+            looked.push(format!("{APT_SOURCES_LIST} has none either"));
+        }
+        Err(e) => looked.push(format!("{APT_SOURCES_LIST}: {e}")),
+    }
+    Err(FetchError::NoDebianArchive {
+        reason: looked.join("; "),
+    })
+}
+
+/// apt, pointed at private state in `<cache>/apt/`.
+struct Apt {
+    dir: PathBuf,
+    options: Vec<String>,
+    /// Complaints from `apt-get update` that did not stop it.
+    update_notes: String,
+}
+
+/// A version of a source package as `apt-cache showsrc` lists it.
+#[derive(Debug)]
+struct SourcePackage {
+    version: String,
+    directory: String,
+    /// `(sha256, file name)`
+    files: Vec<(String, String)>,
+}
+
+impl Apt {
+    /// Writes the private sources list and refreshes the lists if they are
+    /// missing, older than a day, or were made from a different list.
+    fn prepare(cache: &Cache) -> Result<Apt, FetchError> {
+        let archive = debian_archive()?;
+        let dir = cache.dir("apt")?;
+        for sub in ["lists/partial", "cache/archives/partial", "parts"] {
+            let d = dir.join(sub);
+            fs::create_dir_all(&d).map_err(|e| SourceError::io("create directory", &d, e))?;
+        }
+        let empty = dir.join("empty");
+        if !empty.is_file() {
+            write_atomically(&empty, b"")?;
+        }
+        let mut options: Vec<String> = [
+            ("Dir::Etc::SourceList", dir.join("sources.list")),
+            ("Dir::Etc::SourceParts", dir.join("parts")),
+            ("Dir::Etc::Preferences", empty.clone()),
+            ("Dir::Etc::PreferencesParts", dir.join("parts")),
+            ("Dir::State::Lists", dir.join("lists")),
+            ("Dir::Cache", dir.join("cache")),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.display()))
+        .chain([
+            "Acquire::Languages=none".to_string(),
+            // Only needed when running as root: download as root rather than
+            // as _apt, who may not be able to enter a cache under /root.
+            "APT::Sandbox::User=root".to_string(),
+        ])
+        .collect();
+        // The machine may fetch extra indices (DEP-11, Contents) for every
+        // suite; only Packages and Sources are needed.
+        for target in extra_index_targets() {
+            options.push(format!(
+                "Acquire::IndexTargets::deb::{target}::DefaultEnabled=false"
+            ));
+        }
+        let options = options
+            .into_iter()
+            .flat_map(|o| ["-o".to_string(), o])
+            .collect();
+        let mut apt = Apt {
+            dir,
+            options,
+            update_notes: String::new(),
+        };
+        apt.update(&archive)?;
+        Ok(apt)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(&self.options).env("LC_ALL", "C");
+        cmd
+    }
+
+    fn sources_list(archive: &Archive, unsigned: &BTreeSet<String>) -> String {
+        let mut text = String::from(
+            "# Written by malloc-standalone: Debian's archive at the address this machine uses.\n",
+        );
+        let opts = |suite: &str| {
+            if unsigned.contains(suite) {
+                "[trusted=yes] ".to_string()
+            } else if let Some(k) = &archive.keyring {
+                format!("[signed-by={}] ", k.display())
+            } else {
+                String::new()
+            }
+        };
+        for suite in DEBIAN_SUITES {
+            text.push_str(&format!(
+                "deb {}{} {suite} main\n",
+                opts(suite),
+                archive.uri
+            ));
+        }
+        text.push_str(&format!(
+            "deb-src {}{} {DEBIAN_SOURCE_SUITE} main\n",
+            opts(DEBIAN_SOURCE_SUITE),
+            archive.uri
+        ));
+        text
+    }
+
+    fn update(&mut self, archive: &Archive) -> Result<(), FetchError> {
+        let mut archive_keyed = Archive {
+            uri: archive.uri.clone(),
+            keyring: archive.keyring.clone(),
+        };
+        if archive_keyed.keyring.is_none() && Path::new(DEBIAN_KEYRING).is_file() {
+            archive_keyed.keyring = Some(PathBuf::from(DEBIAN_KEYRING));
+        }
+        let list_path = self.dir.join("sources.list");
+        let stamp = self.dir.join("updated");
+        let mut unsigned = BTreeSet::new();
+        let mut text = Self::sources_list(&archive_keyed, &unsigned);
+        // The stamp holds the list it was made from, so editing the machine's
+        // archive address (or this code's suites) forces a fresh update.
+        if let Ok(stamp_text) = fs::read_to_string(&stamp) {
+            let fresh = fs::metadata(&stamp)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age < APT_LISTS_MAX_AGE);
+            if fresh && stamp_text == fs::read_to_string(&list_path).unwrap_or_default() {
+                return Ok(());
+            }
+        }
+        for _ in 0..2 {
+            write_atomically(&list_path, text.as_bytes())?;
+            let mut cmd = self.command("apt-get");
+            cmd.args(["-q", "update"]);
+            let out = spawn(&mut cmd)?;
+            let all = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // A suite signed by a key the machine's keyring lacks (a release
+            // newer than the keyring package) is retried without verification
+            // rather than lost.
+            let newly_unsigned: BTreeSet<String> = all
+                .lines()
+                .filter(|l| {
+                    l.contains("NO_PUBKEY")
+                        || l.contains("is not signed")
+                        || l.contains("couldn't be verified")
+                        || l.contains("EXPKEYSIG")
+                })
+                .flat_map(|l| {
+                    DEBIAN_SUITES
+                        .iter()
+                        .filter(move |s| l.contains(&format!(" {s} ")))
+                        .map(|s| s.to_string())
+                })
+                .filter(|s| !unsigned.contains(s))
+                .collect();
+            if !newly_unsigned.is_empty() {
+                unsigned.extend(newly_unsigned);
+                text = Self::sources_list(&archive_keyed, &unsigned);
+                continue;
+            }
+            let problems: Vec<&str> = all
+                .lines()
+                .filter(|l| l.starts_with("E:") || l.starts_with("W:") || l.starts_with("Err:"))
+                .collect();
+            let have_lists = fs::read_dir(self.dir.join("lists"))
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .any(|e| e.file_name().to_string_lossy().contains("_Packages"))
+                })
+                .unwrap_or(false);
+            if !out.status.success() && !have_lists {
+                return Err(command_failed(&cmd, &out));
+            }
+            // A missing suite (say, a mirror without experimental) still
+            // leaves the others usable; keep the complaint for the error
+            // message in case the wanted version is not found.
+            if !problems.is_empty() {
+                self.update_notes = format!("; apt-get update said: {}", problems.join(" / "));
+            }
+            if out.status.success() {
+                write_atomically(&stamp, text.as_bytes())?;
+            }
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Versions of a binary package on offer, over all suites.
+    fn madison(&self, package: &str) -> Result<Vec<String>, FetchError> {
+        let out = run(self.command("apt-cache").args(["madison", package]))?;
+        let mut versions = Vec::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+            if let [name, version, from] = cols[..] {
+                if name == package
+                    && from.ends_with("Packages")
+                    && !versions.iter().any(|v| v == version)
+                {
+                    versions.push(version.to_string());
+                }
+            }
+        }
+        Ok(versions)
+    }
+
+    /// Every version of a source package on offer.
+    fn sources(&self, package: &str) -> Result<Vec<SourcePackage>, FetchError> {
+        let out = run(self.command("apt-cache").args(["showsrc", package]))?;
+        let mut found: Vec<SourcePackage> = Vec::new();
+        for p in parse_deb822(&String::from_utf8_lossy(&out.stdout)) {
+            if field(&p, "Package") != Some(package) {
+                continue;
+            }
+            let (Some(version), Some(directory), Some(sums)) = (
+                field(&p, "Version"),
+                field(&p, "Directory"),
+                field(&p, "Checksums-Sha256"),
+            ) else {
+                continue;
+            };
+            if found.iter().any(|s| s.version == version) {
+                continue;
+            }
+            let files = sums
+                .lines()
+                .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+                    [sha, _size, name] => Some((sha.to_lowercase(), name.to_string())),
+                    _ => None,
+                })
+                .collect();
+            found.push(SourcePackage {
+                version: version.to_string(),
+                directory: directory.to_string(),
+                files,
+            });
+        }
+        Ok(found)
+    }
+
+    fn fetch_glibc_source(&self, version: &str, cache: &Cache) -> Result<GlibcSource, FetchError> {
+        let spec = format!("glibc-source={version}");
+        let out = run(self.command("apt-cache").args(["show", &spec]))?;
+        let paragraphs = parse_deb822(&String::from_utf8_lossy(&out.stdout));
+        let (file_name, expected) = paragraphs
+            .iter()
+            .find_map(|p| Some((field(p, "Filename")?, field(p, "SHA256")?)))
+            .ok_or_else(|| FetchError::Command {
+                command: format!("apt-cache show {spec}"),
+                status: "no Filename/SHA256 fields".to_string(),
+                output: String::new(),
+            })?;
+        let expected = expected.to_lowercase();
+        let base = file_name.rsplit('/').next().unwrap_or(file_name);
+        let downloads = cache.dir("downloads/debian")?;
+        let deb = downloads.join(base);
+        if !has_sha256(&deb, &expected) {
+            let tmp = temp_dir_in(&downloads)?;
+            run(self
+                .command("apt-get")
+                .args(["-q", "download", &spec])
+                .current_dir(tmp.path()))?;
+            let got = single_file_with_suffix(tmp.path(), ".deb")?;
+            verify_and_move(&got, &deb, &expected)?;
+        }
+        let (tarball, tarball_sha256, root) = unpack_deb_tarball(&deb, cache)?;
+        Ok(GlibcSource::from_root(
+            root,
+            Origin::Debian {
+                package: "glibc-source".to_string(),
+                version: version.to_string(),
+                file_name: file_name.to_string(),
+                sha256: expected,
+                tarball,
+                tarball_sha256,
+            },
+        )?)
+    }
+
+    fn fetch_orig(&self, src: &SourcePackage, cache: &Cache) -> Result<GlibcSource, FetchError> {
+        let prefix = format!("glibc_{}.orig.tar.", upstream_version(&src.version));
+        let (expected, name) = src
+            .files
+            .iter()
+            .find(|(_, name)| name.starts_with(&prefix))
+            .cloned()
+            .ok_or_else(|| FetchError::NotInDebian {
+                wanted: src.version.clone(),
+                binaries: "none".to_string(),
+                sources: format!("{} but without an orig tarball", src.version),
+                notes: String::new(),
+            })?;
+        let downloads = cache.dir("downloads/debian")?;
+        let orig = downloads.join(&name);
+        if !has_sha256(&orig, &expected) {
+            let tmp = temp_dir_in(&downloads)?;
+            let spec = format!("glibc={}", src.version);
+            let mut cmd = self.command("apt-get");
+            cmd.args(["-q", "source", "--download-only", "--only-source", &spec])
+                .current_dir(tmp.path());
+            let out = spawn(&mut cmd)?;
+            // The .dsc is sometimes gone from the pool while the tarball is
+            // still there, and that makes apt-get fail; the tarball is all
+            // that is needed.
+            let got = tmp.path().join(&name);
+            if !got.is_file() {
+                return Err(command_failed(&cmd, &out));
+            }
+            verify_and_move(&got, &orig, &expected)?;
+        }
+        let compression = Compression::from_file_name(&name)
+            .ok_or_else(|| SourceError::UnknownArchive { path: orig.clone() })?;
+        let unpacked = unpack_tarball_as(&orig, compression, cache)?;
+        Ok(GlibcSource::from_root(
+            unpacked.root,
+            Origin::Debian {
+                package: "glibc".to_string(),
+                version: src.version.clone(),
+                file_name: format!("{}/{}", src.directory, name),
+                sha256: expected.clone(),
+                tarball: name,
+                tarball_sha256: expected,
+            },
+        )?)
+    }
+}
+
+/// Names of the machine's extra per-suite index targets (everything but Packages).
+fn extra_index_targets() -> Vec<String> {
+    let mut targets: BTreeSet<String> = [
+        "DEP-11",
+        "DEP-11-icons",
+        "DEP-11-icons-small",
+        "Contents-deb",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    if let Ok(out) = Command::new("apt-config")
+        .arg("dump")
+        .stdin(Stdio::null())
+        .output()
+    {
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some(rest) = line.strip_prefix("Acquire::IndexTargets::deb::") {
+                if let Some((name, _)) = rest.split_once("::") {
+                    targets.insert(name.to_string());
+                }
+            }
+        }
+    }
+    targets.remove("Packages");
+    targets.into_iter().collect()
+}
+
+fn has_sha256(path: &Path, expected: &str) -> bool {
+    path.is_file() && sha256_file(path).is_ok_and(|s| s == expected)
+}
+
+fn single_file_with_suffix(dir: &Path, suffix: &str) -> Result<PathBuf, FetchError> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| SourceError::io("list", dir, e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    match found.len() {
+        1 => Ok(found.pop().expect("one element")),
+        n => Err(FetchError::BadPackage {
+            path: dir.to_path_buf(),
+            what: format!("exactly one {suffix} file (found {n})"),
+        }),
+    }
+}
+
+fn verify_and_move(got: &Path, dest: &Path, expected: &str) -> Result<(), FetchError> {
+    let actual = sha256_file(got).map_err(|e| SourceError::io("read", got, e))?;
+    if actual != expected {
+        return Err(FetchError::ChecksumMismatch {
+            what: got.display().to_string(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    fs::rename(got, dest).map_err(|e| SourceError::io("rename into place", dest, e))?;
+    Ok(())
+}
+
+/// Pulls `usr/src/glibc/glibc-<v>.tar.*` out of a glibc-source .deb and
+/// unpacks it; returns the tarball's name and sha256 and the tree.
+fn unpack_deb_tarball(deb: &Path, cache: &Cache) -> Result<(String, String, PathBuf), FetchError> {
+    let bad = |what: &str| FetchError::BadPackage {
+        path: deb.to_path_buf(),
+        what: what.to_string(),
+    };
+    let corrupt = |error: io::Error| SourceError::CorruptTarball {
+        path: deb.to_path_buf(),
+        error,
+    };
+    let file = File::open(deb).map_err(|e| SourceError::io("open", deb, e))?;
+    let mut ar = ar::Archive::new(file);
+    let downloads = cache.dir("downloads/debian")?;
+    let inner = regex::Regex::new(r"^(?:\./)?usr/src/glibc/(glibc-[^/]+\.tar\.(?:xz|gz|bz2))$")
+        .expect("static regex");
+    while let Some(member) = ar.next_entry() {
+        let member = member.map_err(corrupt)?;
+        let member_name = String::from_utf8_lossy(member.header().identifier()).into_owned();
+        let Some(suffix) = member_name.strip_prefix("data.tar") else {
+            continue;
+        };
+        let compression = match suffix {
+            ".xz" => Compression::Xz,
+            ".gz" => Compression::Gzip,
+            ".bz2" => Compression::Bzip2,
+            "" => Compression::None,
+            other => {
+                return Err(bad(&format!(
+                    "a data.tar this tool can decompress (it has data.tar{other}; only xz, gz and bz2 are supported)"
+                )))
+            }
+        };
+        let mut data = tar::Archive::new(compression.decoder(member));
+        for entry in data.entries().map_err(corrupt)? {
+            let mut entry = entry.map_err(corrupt)?;
+            let path = entry
+                .path()
+                .map_err(corrupt)?
+                .to_string_lossy()
+                .into_owned();
+            let Some(name) = inner.captures(&path).map(|c| c[1].to_string()) else {
+                continue;
+            };
+            let inner_compression =
+                Compression::from_file_name(&name).expect("the regex admits only tarball names");
+            // The extracted tarball is only a stepping stone: the .deb stays
+            // in the cache and can produce it again.
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .suffix(&format!("-{name}"))
+                .tempfile_in(&downloads)
+                .map_err(|e| SourceError::io("create a temporary file in", &downloads, e))?;
+            let sha256 = copy_hashing(&mut entry, tmp.as_file_mut())
+                .map_err(|e| SourceError::io("extract a tarball into", tmp.path(), e))?;
+            let unpacked = unpack_tarball_as(tmp.path(), inner_compression, cache)?;
+            return Ok((name, sha256, unpacked.root));
+        }
+        return Err(bad("usr/src/glibc/glibc-<version>.tar.xz"));
+    }
+    Err(bad("a data.tar member"))
+}
+
+/// Copies `from` to `to`, returning the sha256 of what passed through.
+fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
+    }
+    to.flush()?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+// ---------------------------------------------------------------- GNU
+
+/// Downloads `<gnu_base_url>/glibc-<version>.tar.xz`, verifies it against
+/// `opts.sha256` or the pinned hash (refusing when there is neither), keeps it
+/// in `<cache>/downloads/gnu/`, and unpacks it.
+pub fn fetch_gnu(
+    version: &str,
+    cache: &Cache,
+    opts: &FetchOptions,
+) -> Result<GlibcSource, FetchError> {
+    let expected = match (&opts.sha256, gnu_sha256(version)) {
+        (Some(sha), _) => {
+            check_sha256_arg(sha)?;
+            sha.to_lowercase()
+        }
+        (None, Some(pinned)) => pinned.to_string(),
+        (None, None) => {
+            return Err(FetchError::NoPinnedHash {
+                version: version.to_string(),
+            })
+        }
+    };
+    let base = opts.gnu_base_url.as_deref().unwrap_or(GNU_BASE_URL);
+    let name = format!("glibc-{version}.tar.xz");
+    let url = format!("{}/{name}", base.trim_end_matches('/'));
+    let downloads = cache.dir("downloads/gnu")?;
+    let dest = downloads.join(&name);
+    if !has_sha256(&dest, &expected) {
+        download(&url, &downloads, &dest, &expected)?;
+    }
+    let unpacked = unpack_tarball_as(&dest, Compression::Xz, cache)?;
+    let found = GlibcSource::from_root(
+        unpacked.root,
+        Origin::Gnu {
+            url,
+            sha256: expected,
+        },
+    )?;
+    check_fetched_version(found, version)
+}
+
+/// Streams `url` into a temporary file beside `dest`, and renames it to
+/// `dest` only if its sha256 is `expected`.
+fn download(url: &str, dir: &Path, dest: &Path, expected: &str) -> Result<(), FetchError> {
+    let http = |error: String| FetchError::Http {
+        url: url.to_string(),
+        error,
+    };
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(30))
+        .timeout_read(Duration::from_secs(120))
+        .build();
+    let response = agent.get(url).call().map_err(|e| match e {
+        ureq::Error::Status(code, r) => http(format!("HTTP {code} {}", r.status_text())),
+        ureq::Error::Transport(t) => http(t.to_string()),
+    })?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| SourceError::io("create a temporary file in", dir, e))?;
+    let actual = copy_hashing(&mut response.into_reader(), tmp.as_file_mut())
+        .map_err(|e| http(format!("transfer interrupted ({e})")))?;
+    if actual != expected {
+        return Err(FetchError::ChecksumMismatch {
+            what: url.to_string(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    tmp.persist(dest)
+        .map_err(|e| SourceError::io("rename into place", dest, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debian_version_order() {
+        let lt = |a, b| compare_debian_versions(a, b) == Ordering::Less;
+        assert!(lt("2.36-9+deb12u13", "2.36-9+deb12u14"));
+        assert!(lt("2.36-9", "2.36-9+deb12u1"));
+        assert!(lt("2.42~rc1-1", "2.42-1"));
+        assert!(lt("2.42-9", "2.42-13"));
+        assert!(lt("2.9-1", "2.10-1"));
+        assert!(lt("9:2.0-1", "10:1.0-1"));
+        assert!(lt("2.43-7", "1:2.0-1"));
+        assert_eq!(
+            compare_debian_versions("2.36-09", "2.36-9"),
+            Ordering::Equal
+        );
+    }
+
+    #[test]
+    fn upstream_of_debian_version() {
+        assert_eq!(upstream_version("2.36-9+deb12u14"), "2.36");
+        assert_eq!(upstream_version("1:2.42-1-2"), "2.42-1");
+        assert_eq!(upstream_version("2.43"), "2.43");
+    }
+
+    #[test]
+    fn deb822_continuations() {
+        let p = parse_deb822("A: 1\nB:\n x y\n z\n\n# c\nA: 2\n");
+        assert_eq!(p.len(), 2);
+        assert_eq!(field(&p[0], "b"), Some("\nx y\nz"));
+        assert_eq!(field(&p[1], "A"), Some("2"));
+    }
+}

@@ -16,3 +16,4 @@ pub mod rules;
 pub mod source;
 pub mod sysdeps;
 pub mod tunables;
+pub mod verify;

@@ -1,1 +1,883 @@
-//! TODO
+//! The convergence loop: parse every translation unit the allocator needs
+//! with our include configuration, ask the rules who provides each missing
+//! symbol, add translation units and symbol mappings, and parse again until
+//! nothing changes. The result is a [`Manifest`] and the [`Graph`] that
+//! explains it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::clang::{self, Cursor, Index, Kind, Linkage, Severity, Walk};
+use crate::graph::{Edge, FileClass, Graph, Node};
+use crate::manifest::{
+    self, Export, Flags, IncludeDir, Manifest, Origin, PinnedFile, Provider, Symbol,
+    TranslationUnit, Tunable,
+};
+use crate::rules::{self, Decision, Facts, Roots};
+use crate::sysdeps::{self, Target};
+
+/// The file the build generates from the manifest's tunables (see
+/// [`manifest::tunables_header`]); the parse uses the same text.
+pub const GENERATED_DIR: &str = "gen";
+
+/// The compile flags every translation unit gets (glibc's own warnings and
+/// code-generation choices that matter outside its build system).
+pub const CFLAGS: &[&str] = &[
+    "-fPIC",
+    "-std=gnu11",
+    "-pthread",
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Wimplicit-function-declaration",
+    "-fvisibility=hidden",
+    "-ftls-model=initial-exec",
+    "-fno-common",
+    "-fmerge-all-constants",
+    "-frounding-math",
+];
+
+/// What `--debug` builds use instead of `-O2 -g`.
+pub const DEBUG_CFLAGS: &[&str] = &["-O0", "-g3"];
+
+/// Link flags (the builder adds the soname and the version script).
+pub const LDFLAGS: &[&str] = &[
+    "-shared",
+    "-pthread",
+    "-Wl,-z,defs",
+    "-Wl,-z,relro",
+    "-Wl,-z,now",
+];
+
+/// Errors from resolution.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Clang(#[from] clang::ClangError),
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
+    #[error(transparent)]
+    Tunables(#[from] crate::tunables::TunablesError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "glibc {version}: still changing after {iters} iterations (--max-iters); \
+         last iteration added: {added}"
+    )]
+    NoConvergence {
+        version: String,
+        iters: usize,
+        added: String,
+    },
+    #[error("glibc {version}: resolution converged but {} problem(s) remain:\n{}", .problems.len(), .problems.join("\n"))]
+    Unresolved {
+        version: String,
+        problems: Vec<String>,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResolveError + '_ {
+    move |source| ResolveError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A source tree to resolve.
+#[derive(Clone, Debug)]
+pub struct SourceInfo {
+    pub root: PathBuf,
+    pub version: String,
+    pub origin: Origin,
+    pub gnu: Option<manifest::GnuRelease>,
+}
+
+/// Resolution settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The project root holding `shims/` and `stubs/`.
+    pub project: PathBuf,
+    /// Upper bound on parse-and-decide rounds.
+    pub max_iters: usize,
+    pub target: Target,
+}
+
+/// A finished resolution.
+pub struct Resolution {
+    pub manifest: Manifest,
+    pub graph: Graph,
+    pub iterations: usize,
+}
+
+/// What one parse of one translation unit told us.
+#[derive(Default)]
+struct TuFacts {
+    /// External symbols this TU defines (definitions and aliases).
+    defined: BTreeSet<String>,
+    /// Every function defined, any linkage (for feature detection).
+    functions: BTreeSet<String>,
+    /// External symbols referenced but not defined here: (referrer, name).
+    needs: BTreeSet<(String, String)>,
+    /// Names declared by host system headers.
+    host_decls: BTreeSet<String>,
+    /// Names declared by the version's public malloc.h.
+    public_decls: BTreeSet<String>,
+    /// Files included: (includer, line, included).
+    includes: Vec<(PathBuf, u32, PathBuf)>,
+    /// Headers not found: (includer, line, spelled name).
+    missing: Vec<(PathBuf, u32, String)>,
+    /// Identifiers used without a declaration (implicit or undeclared): (file, line, name).
+    undeclared: Vec<(PathBuf, u32, String)>,
+    /// Other errors, rendered.
+    errors: Vec<String>,
+    /// Macro expansions of project/glibc macros: (file, macro, defining file).
+    macros: BTreeSet<(PathBuf, String, PathBuf)>,
+    /// Macros defined in glibc or shim files.
+    macro_defs: BTreeSet<String>,
+    /// struct name -> field names, for glibc-defined structs.
+    structs: BTreeMap<String, BTreeSet<String>>,
+    /// Tunables named by TUNABLE_GET / TUNABLE_GET_FULL: (namespace or "", name) and full names.
+    tunable_refs: BTreeSet<String>,
+    tunable_namespace: Option<String>,
+}
+
+/// The parse configuration for one iteration.
+struct ParseConfig {
+    args: Vec<String>,
+}
+
+fn parse_args(
+    opts: &Options,
+    root: &Path,
+    sysdeps: &[String],
+    gen: &Path,
+    defines: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut a: Vec<String> = vec!["-x".into(), "c".into()];
+    a.extend(CFLAGS.iter().filter(|f| **f != "-g").map(|s| s.to_string()));
+    a.push("-include".into());
+    a.push(opts.project.join("shims/prelude.h").display().to_string());
+    a.push("-I".into());
+    a.push(opts.project.join("shims").display().to_string());
+    a.push("-I".into());
+    a.push(gen.display().to_string());
+    for (k, v) in defines {
+        a.push(format!("-D{k}={v}"));
+    }
+    a.push("-idirafter".into());
+    a.push(root.join("include").display().to_string());
+    for d in sysdeps {
+        a.push("-idirafter".into());
+        a.push(root.join(d).display().to_string());
+    }
+    a.push("-idirafter".into());
+    a.push(root.display().to_string());
+    a
+}
+
+/// Names a diagnostic refers to in quotes, e.g. `'foo.h' file not found`.
+fn quoted(msg: &str) -> Option<String> {
+    let start = msg.find('\'')? + 1;
+    let end = start + msg[start..].find('\'')?;
+    Some(msg[start..end].to_owned())
+}
+
+fn parse_tu(
+    index: &Index,
+    path: &Path,
+    cfg: &ParseConfig,
+    roots: &Roots,
+) -> Result<TuFacts, ResolveError> {
+    let tu = index.parse(path, &cfg.args)?;
+    let mut f = TuFacts::default();
+    let malloc_h = roots.tree.join("malloc/malloc.h");
+    for inc in tu.inclusions() {
+        if let Some((includer, line)) = inc.includer {
+            f.includes.push((includer, line, inc.file));
+        }
+    }
+    for d in tu.diagnostics() {
+        if d.severity < Severity::Warning {
+            continue;
+        }
+        let file = d.location.file.clone().unwrap_or_default();
+        let line = d.location.line;
+        if d.message.ends_with("file not found") {
+            f.missing
+                .push((file, line, quoted(&d.message).unwrap_or(d.message.clone())));
+        } else if d.message.starts_with("implicit declaration of function")
+            || d.message.starts_with("use of undeclared identifier")
+            || d.message.starts_with("call to undeclared function")
+        {
+            if let Some(name) = quoted(&d.message) {
+                f.undeclared.push((file, line, name));
+            }
+        } else if d.severity >= Severity::Error {
+            f.errors
+                .push(format!("{}:{}: error: {}", file.display(), line, d.message));
+        }
+    }
+    let is_ours = |c: &Cursor| -> bool { !c.in_system_header() };
+    let root = tu.cursor();
+    root.visit(|c, _| {
+        match c.kind() {
+            Kind::FunctionDecl | Kind::VarDecl => {
+                let name = c.spelling();
+                if c.in_system_header() {
+                    f.host_decls.insert(name);
+                    return Walk::Continue;
+                }
+                if c.location().file.as_deref() == Some(malloc_h.as_path()) {
+                    f.public_decls.insert(name.clone());
+                }
+                if c.is_definition() {
+                    if c.kind() == Kind::FunctionDecl {
+                        f.functions.insert(name.clone());
+                    }
+                    if c.linkage() == Linkage::External {
+                        f.defined.insert(name.clone());
+                    }
+                    collect_refs(&c, &name, &mut f.needs);
+                }
+            }
+            Kind::StructDecl if is_ours(&c) && c.is_definition() => {
+                let fields = f.structs.entry(c.spelling()).or_default();
+                c.visit(|x, _| {
+                    if x.kind() == Kind::FieldDecl {
+                        fields.insert(x.spelling());
+                    }
+                    Walk::Continue
+                });
+            }
+            Kind::MacroDefinition if is_ours(&c) && !c.is_macro_builtin() => {
+                let name = c.spelling();
+                if name == "TUNABLE_NAMESPACE" {
+                    let toks = tu.tokens(&c);
+                    f.tunable_namespace = toks.get(1).cloned();
+                }
+                f.macro_defs.insert(name);
+            }
+            Kind::MacroExpansion if is_ours(&c) => {
+                let name = c.spelling();
+                let file = c.location().file.unwrap_or_default();
+                if let Some(def) = c.referenced() {
+                    if let Some(def_file) = def.location().file {
+                        if !def.in_system_header() {
+                            f.macros.insert((file.clone(), name.clone(), def_file));
+                        }
+                    }
+                }
+                if rules::ALIAS_MACROS.contains(&name.as_str()) {
+                    // strong_alias ( target , alias )
+                    let toks = tu.tokens(&c);
+                    if let Some(alias) = toks.get(4) {
+                        f.defined.insert(alias.clone());
+                    }
+                } else if name == "TUNABLE_GET" {
+                    if let Some(t) = tu.tokens(&c).get(2) {
+                        f.tunable_refs.insert(format!(".{t}"));
+                    }
+                } else if name == "TUNABLE_GET_FULL" {
+                    let toks = tu.tokens(&c);
+                    if let (Some(a), Some(b), Some(n)) = (toks.get(2), toks.get(4), toks.get(6)) {
+                        f.tunable_refs.insert(format!("{a}.{b}.{n}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Walk::Continue
+    });
+    // Needs that this TU satisfies itself are not needs.
+    let defined = f.defined.clone();
+    f.needs.retain(|(_, n)| !defined.contains(n));
+    Ok(f)
+}
+
+/// Collects the external symbols referenced in a definition's body or initialiser.
+fn collect_refs(def: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
+    def.visit(|c, _| {
+        if c.kind() == Kind::DeclRefExpr {
+            if let Some(r) = c.referenced() {
+                // Compiler builtins are declared nowhere (no file).
+                if matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl)
+                    && r.linkage() == Linkage::External
+                    && r.definition().is_none()
+                    && r.location().file.is_some()
+                {
+                    out.insert((referrer.to_owned(), r.spelling()));
+                }
+            }
+        }
+        Walk::Recurse
+    });
+}
+
+fn sha256_file(path: &Path) -> Result<String, ResolveError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Public, non-private names of `malloc/Versions`, with their symbol version.
+fn versions_file(root: &Path) -> Result<BTreeMap<String, String>, ResolveError> {
+    let path = root.join("malloc/Versions");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let mut toks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let spaced = line
+            .replace('{', " { ")
+            .replace('}', " } ")
+            .replace(';', " ");
+        toks.extend(spaced.split_whitespace().map(str::to_owned));
+    }
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<String> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t.as_str() {
+            "{" => {}
+            "}" => {
+                stack.pop();
+            }
+            _ if toks.get(i + 1).map(String::as_str) == Some("{") => stack.push(t.clone()),
+            _ => {
+                if let [lib, ver] = stack.as_slice() {
+                    if lib == "libc" && ver.starts_with("GLIBC_2") {
+                        out.entry(t.clone()).or_insert_with(|| ver.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the convergence loop on one source tree.
+pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveError> {
+    clang::load()?;
+    let host = crate::host::HostLibc::detect()?;
+    let roots = Roots::new(&src.root, &opts.project).map_err(io(&src.root))?;
+    let chain = sysdeps::chain(&roots.tree, &opts.target);
+
+    let tl_path = roots.tree.join("elf/dl-tunables.list");
+    let all_tunables = match std::fs::read_to_string(&tl_path) {
+        Ok(text) => crate::tunables::parse(&text, "elf/dl-tunables.list")?,
+        Err(_) => Vec::new(),
+    };
+    let gen_dir = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
+    // The parse sees the tunables header generated from every tunable; the
+    // manifest keeps those the allocator reads, and the build regenerates it.
+    let header = manifest::tunables_header(&all_tunables);
+    std::fs::write(gen_dir.path().join(manifest::TUNABLES_HEADER), header)
+        .map_err(io(gen_dir.path()))?;
+
+    let index = Index::new()?;
+    let mut defines: BTreeMap<String, String> = BTreeMap::new();
+    let mut tus: Vec<TranslationUnit> = vec![TranslationUnit::Glibc {
+        path: "malloc/malloc.c".into(),
+    }];
+    let stub_files = list_stubs(&roots.project)?;
+    let exports_wanted = versions_file(&roots.tree)?;
+
+    let mut iterations = 0;
+    let (facts, stub_facts) = loop {
+        iterations += 1;
+        let cfg = ParseConfig {
+            args: parse_args(opts, &roots.tree, &chain, gen_dir.path(), &defines),
+        };
+        let mut facts: BTreeMap<String, TuFacts> = BTreeMap::new();
+        for tu in &tus {
+            let path = tu_path(&roots, tu);
+            facts.insert(tu.path().to_owned(), parse_tu(&index, &path, &cfg, &roots)?);
+        }
+        let mut stub_facts: BTreeMap<String, TuFacts> = BTreeMap::new();
+        for s in &stub_files {
+            if let Some(f) = facts.remove(s) {
+                stub_facts.insert(s.clone(), f);
+            } else {
+                let p = roots.project.join(s);
+                stub_facts.insert(s.clone(), parse_tu(&index, &p, &cfg, &roots)?);
+            }
+        }
+        // Put stub facts of TUs in the build back in `facts`.
+        for tu in &tus {
+            if let TranslationUnit::Stub { path } = tu {
+                if let Some(f) = stub_facts.remove(path) {
+                    facts.insert(path.clone(), f);
+                }
+            }
+        }
+
+        let defined: BTreeSet<String> = facts
+            .values()
+            .flat_map(|f| f.defined.iter().cloned())
+            .collect();
+        let glibc_defined: BTreeSet<String> = tus
+            .iter()
+            .filter(|t| matches!(t, TranslationUnit::Glibc { .. }))
+            .flat_map(|t| facts[t.path()].defined.iter().cloned())
+            .collect();
+        let host_decls: BTreeSet<String> = facts
+            .values()
+            .chain(stub_facts.values())
+            .flat_map(|f| f.host_decls.iter().cloned())
+            .collect();
+        let stubs_index: BTreeMap<String, String> = stub_facts
+            .iter()
+            .flat_map(|(p, f)| f.defined.iter().map(move |n| (n.clone(), p.clone())))
+            .collect();
+        let glibc_file = |n: &str| rules::find_glibc_file(&roots.tree, &chain, "malloc", n);
+        let rule_facts = Facts {
+            defined: &defined,
+            stubs: &stubs_index,
+            host_exports: &host.public,
+            host_decls: &host_decls,
+            glibc_file: &glibc_file,
+        };
+
+        let mut needed: BTreeSet<String> = facts
+            .values()
+            .flat_map(|f| f.needs.iter().map(|(_, n)| n.clone()))
+            .collect();
+        needed.extend(
+            facts
+                .values()
+                .flat_map(|f| f.undeclared.iter().map(|(_, _, n)| n.clone())),
+        );
+        // The public API the version's malloc.h declares must be defined too.
+        let public: BTreeSet<String> = facts
+            .values()
+            .flat_map(|f| f.public_decls.iter().cloned())
+            .collect();
+        needed.extend(
+            public
+                .into_iter()
+                .filter(|n| exports_wanted.contains_key(n)),
+        );
+
+        let mut added = Vec::new();
+        for name in &needed {
+            match rules::decide(name, &rule_facts) {
+                Decision::Stub(file) => {
+                    push_tu(&mut tus, TranslationUnit::Stub { path: file }, &mut added)
+                }
+                Decision::Glibc(file) => {
+                    push_tu(&mut tus, TranslationUnit::Glibc { path: file }, &mut added)
+                }
+                Decision::Mapped(to) => {
+                    if defines.insert(name.clone(), to.clone()).is_none() {
+                        added.push(format!("-D{name}={to}"));
+                    }
+                }
+                Decision::Defined | Decision::Host | Decision::Unresolved => {}
+            }
+        }
+        // Stubs that hook into the allocator (they reference what it defines) come along.
+        for (path, f) in &stub_facts {
+            if f.needs.iter().any(|(_, n)| glibc_defined.contains(n)) {
+                push_tu(
+                    &mut tus,
+                    TranslationUnit::Stub { path: path.clone() },
+                    &mut added,
+                );
+            }
+        }
+        if added.is_empty() {
+            break (facts, stub_facts);
+        }
+        if iterations >= opts.max_iters {
+            return Err(ResolveError::NoConvergence {
+                version: src.version.clone(),
+                iters: iterations,
+                added: added.join(", "),
+            });
+        }
+    };
+    let _ = stub_facts;
+
+    finish(
+        src,
+        opts,
+        &roots,
+        &host,
+        chain,
+        all_tunables,
+        defines,
+        tus,
+        facts,
+        exports_wanted,
+        iterations,
+    )
+}
+
+fn push_tu(tus: &mut Vec<TranslationUnit>, tu: TranslationUnit, added: &mut Vec<String>) {
+    if !tus.contains(&tu) {
+        added.push(tu.path().to_owned());
+        tus.push(tu);
+    }
+}
+
+fn tu_path(roots: &Roots, tu: &TranslationUnit) -> PathBuf {
+    match tu {
+        TranslationUnit::Glibc { path } => roots.tree.join(path),
+        TranslationUnit::Stub { path } => roots.project.join(path),
+    }
+}
+
+fn list_stubs(project: &Path) -> Result<Vec<String>, ResolveError> {
+    let dir = project.join("stubs");
+    let mut out: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(io(&dir))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".c"))
+        .map(|n| format!("stubs/{n}"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    src: &SourceInfo,
+    opts: &Options,
+    roots: &Roots,
+    host: &crate::host::HostLibc,
+    chain: Vec<String>,
+    all_tunables: Vec<Tunable>,
+    defines: BTreeMap<String, String>,
+    tus: Vec<TranslationUnit>,
+    facts: BTreeMap<String, TuFacts>,
+    exports_wanted: BTreeMap<String, String>,
+    iterations: usize,
+) -> Result<Resolution, ResolveError> {
+    let mut graph = Graph::default();
+    let mut problems = Vec::new();
+    let file_node = |g: &mut Graph, p: &Path| {
+        let (class, shown) = roots.classify(p);
+        g.node(Node::File { path: shown, class })
+    };
+
+    for tu in &tus {
+        let f = &facts[tu.path()];
+        let tu_node = file_node(&mut graph, &tu_path(roots, tu));
+        for (from, line, to) in &f.includes {
+            let a = file_node(&mut graph, from);
+            let b = file_node(&mut graph, to);
+            graph.edge(a, b, Edge::Includes { line: *line });
+        }
+        for (file, name, def) in &f.macros {
+            let a = file_node(&mut graph, file);
+            let m = graph.node(Node::Macro { name: name.clone() });
+            let d = file_node(&mut graph, def);
+            graph.edge(a, m, Edge::Expands);
+            graph.edge(m, d, Edge::ProvidedBy);
+        }
+        for name in &f.defined {
+            let s = graph.node(Node::Symbol { name: name.clone() });
+            graph.edge(s, tu_node, Edge::ProvidedBy);
+        }
+        for (from, name) in &f.needs {
+            let a = graph.node(Node::Symbol { name: from.clone() });
+            let b = graph.node(Node::Symbol { name: name.clone() });
+            graph.edge(tu_node, a, Edge::References);
+            graph.edge(a, b, Edge::References);
+        }
+        for (file, line, name) in &f.missing {
+            let a = file_node(&mut graph, file);
+            let b = graph.node(Node::File {
+                path: name.clone(),
+                class: FileClass::Missing,
+            });
+            graph.edge(a, b, Edge::Includes { line: *line });
+            problems.push(format!(
+                "header <{name}> not found (included at {}:{line}); glibc's build generates it, \
+                 so it needs a shim: add shims/{name}\n  why: {}",
+                roots.classify(file).1,
+                graph.why(b).join("\n      ")
+            ));
+        }
+        problems.extend(f.errors.iter().cloned());
+    }
+
+    // Every needed symbol's provider.
+    let defined: BTreeSet<String> = facts
+        .values()
+        .flat_map(|f| f.defined.iter().cloned())
+        .collect();
+    let host_decls: BTreeSet<String> = facts
+        .values()
+        .flat_map(|f| f.host_decls.iter().cloned())
+        .collect();
+    let mut symbols: BTreeMap<String, Provider> = BTreeMap::new();
+    let definer = |name: &str| -> Option<&TranslationUnit> {
+        tus.iter().find(|t| facts[t.path()].defined.contains(name))
+    };
+    let mut needed: BTreeSet<(String, String)> = BTreeSet::new();
+    for f in facts.values() {
+        needed.extend(f.needs.iter().map(|(_, n)| (n.clone(), String::new())));
+        for (file, line, n) in &f.undeclared {
+            needed.insert((n.clone(), format!("{}:{line}", roots.classify(file).1)));
+        }
+    }
+    for (name, undeclared_at) in &needed {
+        if symbols.contains_key(name) {
+            continue;
+        }
+        if let Some(to) = defines.get(name) {
+            symbols.insert(name.clone(), Provider::Mapped { to: to.clone() });
+            continue;
+        }
+        if !undeclared_at.is_empty() {
+            problems.push(format!(
+                "`{name}` is used at {undeclared_at} without a declaration; declare it in a shim \
+                 header (and define it in a stub if libc normally provides it)"
+            ));
+            continue;
+        }
+        if let Some(tu) = definer(name) {
+            symbols.insert(
+                name.clone(),
+                match tu {
+                    TranslationUnit::Stub { path } => Provider::Stub { file: path.clone() },
+                    TranslationUnit::Glibc { path } => Provider::Glibc { file: path.clone() },
+                },
+            );
+        } else if host.exports(name) && host_decls.contains(name) {
+            symbols.insert(name.clone(), Provider::Host);
+        } else {
+            let node = graph.node(Node::Symbol { name: name.clone() });
+            problems.push(format!(
+                "`{name}` is needed but nothing provides it (no stub defines it, the host libc \
+                 does not export it or a public alias, no glibc file defines it)\n  why: {}",
+                graph.why(node).join("\n      ")
+            ));
+        }
+    }
+    for (name, to) in &defines {
+        symbols
+            .entry(name.clone())
+            .or_insert(Provider::Mapped { to: to.clone() });
+    }
+    if !problems.is_empty() {
+        problems.sort();
+        problems.dedup();
+        return Err(ResolveError::Unresolved {
+            version: src.version.clone(),
+            problems,
+        });
+    }
+
+    // Pin every file that took part.
+    let mut verbatim = BTreeSet::new();
+    let mut shims = BTreeSet::new();
+    let mut stubs = BTreeSet::new();
+    for node in graph.nodes() {
+        if let Node::File { path, class } = node {
+            match class {
+                FileClass::Verbatim => verbatim.insert(path.clone()),
+                FileClass::Shim => shims.insert(path.clone()),
+                FileClass::Stub => stubs.insert(path.clone()),
+                _ => false,
+            };
+        }
+    }
+    shims.insert("shims/prelude.h".to_string());
+    let pin = |root: &Path, set: &BTreeSet<String>| -> Result<Vec<PinnedFile>, ResolveError> {
+        set.iter()
+            .map(|p| {
+                Ok(PinnedFile {
+                    path: p.clone(),
+                    sha256: sha256_file(&root.join(p))?,
+                })
+            })
+            .collect()
+    };
+
+    // Include directories that supplied at least one file, in chain order.
+    let used_dir = |dir: &str| {
+        verbatim.iter().any(|p| {
+            let Some(rest) = p.strip_prefix(&format!("{dir}/")) else {
+                return false;
+            };
+            // A longer chain entry that also contains the file supplied it instead.
+            !chain.iter().any(|c| {
+                c.len() > dir.len()
+                    && c.starts_with(&format!("{dir}/"))
+                    && p.starts_with(&format!("{c}/"))
+            }) && !rest.is_empty()
+        })
+    };
+    let mut include_order = vec![
+        IncludeDir::ForceInclude {
+            path: "shims/prelude.h".into(),
+        },
+        IncludeDir::Shims {
+            path: "shims".into(),
+        },
+        IncludeDir::Generated {
+            path: GENERATED_DIR.into(),
+        },
+        IncludeDir::Host,
+    ];
+    if used_dir("include") {
+        include_order.push(IncludeDir::Glibc {
+            path: "include".into(),
+        });
+    }
+    for d in &chain {
+        if used_dir(d) {
+            include_order.push(IncludeDir::Glibc { path: d.clone() });
+        }
+    }
+    include_order.push(IncludeDir::Glibc {
+        path: String::new(),
+    });
+
+    // Exports: the version's public names that the build defines.
+    let exports: Vec<Export> = exports_wanted
+        .iter()
+        .filter(|(n, _)| defined.contains(*n))
+        .map(|(n, v)| Export {
+            name: n.clone(),
+            since: v.clone(),
+        })
+        .collect();
+
+    // Tunables: the namespace arena.c reads plus fully named ones.
+    let mut refs = BTreeSet::new();
+    for f in facts.values() {
+        for r in &f.tunable_refs {
+            match (r.strip_prefix('.'), &f.tunable_namespace) {
+                (Some(short), Some(ns)) => {
+                    refs.insert(format!("glibc.{ns}.{short}"));
+                }
+                (Some(_), None) => {}
+                (None, _) => {
+                    refs.insert(r.clone());
+                }
+            }
+        }
+    }
+    let namespaces: BTreeSet<String> = facts
+        .values()
+        .filter_map(|f| f.tunable_namespace.clone())
+        .map(|ns| format!("glibc.{ns}."))
+        .collect();
+    let tunables: Vec<Tunable> = all_tunables
+        .into_iter()
+        .filter(|t| refs.contains(&t.name) || namespaces.iter().any(|ns| t.name.starts_with(ns)))
+        .collect();
+
+    let features = detect_features(&facts, &tunables);
+    let _ = opts;
+
+    let manifest = Manifest {
+        schema: manifest::SCHEMA,
+        version: src.version.clone(),
+        source: manifest::Source {
+            origin: src.origin.clone(),
+            gnu: src.gnu.clone(),
+        },
+        target: "x86_64-linux-gnu".into(),
+        sysdeps: chain.clone(),
+        include_order,
+        defines,
+        symbols: symbols
+            .into_iter()
+            .map(|(name, provider)| Symbol { name, provider })
+            .collect(),
+        translation_units: tus,
+        verbatim: pin(&roots.tree, &verbatim)?,
+        shims: pin(&roots.project, &shims)?,
+        stubs: pin(&roots.project, &stubs)?,
+        flags: Flags {
+            cflags: CFLAGS.iter().map(|s| s.to_string()).collect(),
+            debug_cflags: DEBUG_CFLAGS.iter().map(|s| s.to_string()).collect(),
+            ldflags: LDFLAGS.iter().map(|s| s.to_string()).collect(),
+        },
+        exports,
+        features,
+        tunables,
+    };
+    Ok(Resolution {
+        manifest,
+        graph,
+        iterations,
+    })
+}
+
+/// Allocator features, read off the parsed source rather than a version table.
+fn detect_features(
+    facts: &BTreeMap<String, TuFacts>,
+    tunables: &[Tunable],
+) -> BTreeMap<String, bool> {
+    let any = |p: &dyn Fn(&TuFacts) -> bool| facts.values().any(p);
+    let field = |s: &str, fld: &str| any(&|f| f.structs.get(s).is_some_and(|x| x.contains(fld)));
+    let defined = |n: &str| any(&|f| f.defined.contains(n));
+    let function = |n: &str| any(&|f| f.functions.contains(n));
+    let mut m = BTreeMap::new();
+    m.insert(
+        "tcache".into(),
+        any(&|f| f.structs.contains_key("tcache_perthread_struct")),
+    );
+    m.insert(
+        "tcache_double_free_key".into(),
+        field("tcache_entry", "key"),
+    );
+    m.insert(
+        "safe_linking".into(),
+        any(&|f| f.macro_defs.contains("PROTECT_PTR")),
+    );
+    m.insert("fastbins".into(), field("malloc_state", "fastbinsY"));
+    m.insert("hooks".into(), defined("__malloc_hook"));
+    m.insert("morecore".into(), defined("__morecore"));
+    m.insert("eager_init".into(), defined("__ptmalloc_init"));
+    m.insert("mallinfo2".into(), defined("mallinfo2"));
+    m.insert("free_sized".into(), defined("free_sized"));
+    m.insert("malloc_check_in_malloc".into(), function("malloc_check"));
+    m.insert(
+        "hugepages".into(),
+        tunables.iter().any(|t| t.name == "glibc.malloc.hugetlb"),
+    );
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_names() {
+        assert_eq!(
+            quoted("'tunable-list.h' file not found").as_deref(),
+            Some("tunable-list.h")
+        );
+        assert_eq!(
+            quoted("use of undeclared identifier 'x'").as_deref(),
+            Some("x")
+        );
+        assert_eq!(quoted("no quotes"), None);
+    }
+
+    #[test]
+    fn versions_file_keeps_public_libc_names() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("malloc")).unwrap();
+        std::fs::write(
+            d.path().join("malloc/Versions"),
+            "libc {\n  GLIBC_2.0 {\n    # c\n    malloc; free;\n  }\n  GLIBC_2.33 {\n    mallinfo2;\n  }\n  GLIBC_PRIVATE {\n    __libc_thread_freeres;\n  }\n}\n",
+        )
+        .unwrap();
+        let v = versions_file(d.path()).unwrap();
+        assert_eq!(v.get("malloc").map(String::as_str), Some("GLIBC_2.0"));
+        assert_eq!(v.get("mallinfo2").map(String::as_str), Some("GLIBC_2.33"));
+        assert!(!v.contains_key("__libc_thread_freeres"));
+    }
+}

@@ -1,1 +1,278 @@
-//! TODO
+//! Classification rules: what a file is (host header, verbatim glibc file,
+//! shim, stub) and who provides a symbol the allocator needs.
+//!
+//! The rules are general, never per version: a version that needs something
+//! else gets a different answer because its source says something else.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::graph::FileClass;
+
+/// The directories a path is classified against (all canonical).
+#[derive(Clone, Debug)]
+pub struct Roots {
+    /// The glibc source tree.
+    pub tree: PathBuf,
+    /// The project root (holding `shims/` and `stubs/`).
+    pub project: PathBuf,
+}
+
+impl Roots {
+    /// Canonicalises both roots.
+    pub fn new(tree: &Path, project: &Path) -> std::io::Result<Roots> {
+        Ok(Roots {
+            tree: tree.canonicalize()?,
+            project: project.canonicalize()?,
+        })
+    }
+
+    /// Classifies a path and returns how it is shown (tree- or project-relative;
+    /// host files keep their absolute path).
+    pub fn classify(&self, path: &Path) -> (FileClass, String) {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        if let Ok(rel) = path.strip_prefix(&self.project) {
+            let rel = rel.to_string_lossy().into_owned();
+            if rel.starts_with("shims/") {
+                return (FileClass::Shim, rel);
+            }
+            if rel.starts_with("stubs/") {
+                return (FileClass::Stub, rel);
+            }
+        }
+        if let Ok(rel) = path.strip_prefix(&self.tree) {
+            return (FileClass::Verbatim, rel.to_string_lossy().into_owned());
+        }
+        (FileClass::Host, path.to_string_lossy().into_owned())
+    }
+}
+
+/// Who satisfies a symbol the allocator needs but does not define.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Already defined by a translation unit in the build.
+    Defined,
+    /// One of our stubs defines it: compile that stub.
+    Stub(String),
+    /// The host libc exports it under this name and a host header declares it.
+    Host,
+    /// An internal alias of a public host function: map it with `-Dname=to`.
+    Mapped(String),
+    /// A glibc source file defines it: compile that file verbatim.
+    Glibc(String),
+    /// Nothing provides it.
+    Unresolved,
+}
+
+/// What the rules may consult.
+pub struct Facts<'a> {
+    /// Symbols defined by the translation units already in the build.
+    pub defined: &'a BTreeSet<String>,
+    /// Symbols each stub file defines: symbol -> stub path.
+    pub stubs: &'a BTreeMap<String, String>,
+    /// Public exports of the host libc.
+    pub host_exports: &'a BTreeSet<String>,
+    /// Functions and variables declared by host system headers.
+    pub host_decls: &'a BTreeSet<String>,
+    /// Finds a glibc file defining a symbol.
+    pub glibc_file: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// The public names an internal alias may stand for, most specific first:
+/// `__mmap` -> `mmap`, `__libc_foo` -> `foo`.
+pub fn public_candidates(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let stripped = name.trim_start_matches('_');
+    if stripped != name && !stripped.is_empty() {
+        out.push(stripped.to_owned());
+        if let Some(rest) = stripped.strip_prefix("libc_") {
+            out.push(rest.to_owned());
+        }
+    }
+    out
+}
+
+/// Decides who provides `name`. Order matters: what the build already has,
+/// then our stubs (they replace glibc internals on purpose), then the host
+/// (exact name, then a public alias), then a glibc source file.
+pub fn decide(name: &str, f: &Facts) -> Decision {
+    if f.defined.contains(name) {
+        return Decision::Defined;
+    }
+    if let Some(stub) = f.stubs.get(name) {
+        return Decision::Stub(stub.clone());
+    }
+    let usable = |n: &str| f.host_exports.contains(n) && f.host_decls.contains(n);
+    if usable(name) {
+        return Decision::Host;
+    }
+    if let Some(to) = public_candidates(name).into_iter().find(|c| usable(c)) {
+        return Decision::Mapped(to);
+    }
+    if let Some(file) = (f.glibc_file)(name) {
+        return Decision::Glibc(file);
+    }
+    Decision::Unresolved
+}
+
+/// The glibc macros that define symbol aliases; their expansions are how an
+/// alias such as `malloc` for `__libc_malloc` comes to be defined.
+pub const ALIAS_MACROS: &[&str] = &["strong_alias", "weak_alias"];
+
+/// Finds the glibc source file that defines `name`, the way glibc's build
+/// would pick it: a routine lives in `<name without leading underscores>.c`,
+/// first along the sysdeps chain, then in the subdirectories; failing that,
+/// a file of `fallback_dir` whose text defines it at the start of a line (GNU
+/// style puts a definition's name in column 0).
+pub fn find_glibc_file(
+    tree: &Path,
+    sysdeps: &[String],
+    fallback_dir: &str,
+    name: &str,
+) -> Option<String> {
+    let stem = name.trim_start_matches('_');
+    if stem.is_empty() {
+        return None;
+    }
+    // `__set_vma_name` lives in `setvmaname.c`: try the name with and without
+    // its inner underscores.
+    let mut files = vec![format!("{stem}.c")];
+    if stem.contains('_') {
+        files.push(format!("{}.c", stem.replace('_', "")));
+    }
+    for file in &files {
+        for dir in sysdeps {
+            let rel = format!("{dir}/{file}");
+            if tree.join(&rel).is_file() {
+                return Some(rel);
+            }
+        }
+    }
+    let mut subdirs: Vec<String> = std::fs::read_dir(tree)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Makefile").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    subdirs.sort();
+    for file in &files {
+        for dir in &subdirs {
+            let rel = format!("{dir}/{file}");
+            if tree.join(&rel).is_file() {
+                return Some(rel);
+            }
+        }
+    }
+    let pattern = regex::Regex::new(&format!(r"(?m)^{}\s*\(", regex::escape(name))).ok()?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tree.join(fallback_dir))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "c")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("tst-"))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().find_map(|p| {
+        let text = std::fs::read_to_string(&p).ok()?;
+        let file = p.file_name()?.to_string_lossy().into_owned();
+        pattern
+            .is_match(&text)
+            .then(|| format!("{fallback_dir}/{file}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(xs: &[&str]) -> BTreeSet<String> {
+        xs.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn check(name: &str, expect: Decision) {
+        let defined = set(&["__libc_malloc"]);
+        let stubs: BTreeMap<String, String> =
+            [("__libc_message".to_string(), "stubs/fatal.c".to_string())].into();
+        let host_exports = set(&[
+            "mmap",
+            "__sbrk",
+            "sbrk",
+            "__libc_single_threaded",
+            "get_nprocs",
+        ]);
+        let host_decls = set(&["mmap", "sbrk", "__libc_single_threaded", "get_nprocs"]);
+        let glibc = |n: &str| (n == "__default_morecore").then(|| "malloc/morecore.c".to_string());
+        let f = Facts {
+            defined: &defined,
+            stubs: &stubs,
+            host_exports: &host_exports,
+            host_decls: &host_decls,
+            glibc_file: &glibc,
+        };
+        assert_eq!(decide(name, &f), expect, "{name}");
+    }
+
+    #[test]
+    fn rules_in_order() {
+        check("__libc_malloc", Decision::Defined);
+        check("__libc_message", Decision::Stub("stubs/fatal.c".into()));
+        check("__libc_single_threaded", Decision::Host);
+        check("__mmap", Decision::Mapped("mmap".into()));
+        // Exported but not declared by a host header: use the declared public name.
+        check("__sbrk", Decision::Mapped("sbrk".into()));
+        check("__get_nprocs", Decision::Mapped("get_nprocs".into()));
+        check(
+            "__default_morecore",
+            Decision::Glibc("malloc/morecore.c".into()),
+        );
+        check("__libc_nothing", Decision::Unresolved);
+    }
+
+    #[test]
+    fn public_candidates_strip_prefixes() {
+        assert_eq!(public_candidates("__mmap"), ["mmap"]);
+        assert_eq!(public_candidates("__libc_foo"), ["libc_foo", "foo"]);
+        assert!(public_candidates("mmap").is_empty());
+    }
+
+    #[test]
+    fn finds_routine_files_like_glibc_build() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path();
+        for (p, text) in [
+            (
+                "sysdeps/unix/sysv/linux/setvmaname.c",
+                "void\n__setvmaname (void) {}\n",
+            ),
+            ("misc/setvmaname.c", ""),
+            ("misc/Makefile", ""),
+            ("malloc/Makefile", ""),
+            (
+                "malloc/morecore.c",
+                "void *\n__default_morecore (long i)\n{}\n",
+            ),
+            ("malloc/tst-x.c", "int\n__only_in_test (void)\n{}\n"),
+        ] {
+            std::fs::create_dir_all(t.join(p).parent().unwrap()).unwrap();
+            std::fs::write(t.join(p), text).unwrap();
+        }
+        let chain = vec![
+            "sysdeps/unix/sysv/linux".to_string(),
+            "sysdeps/generic".to_string(),
+        ];
+        let find = |n| find_glibc_file(t, &chain, "malloc", n);
+        assert_eq!(
+            find("__setvmaname").as_deref(),
+            Some("sysdeps/unix/sysv/linux/setvmaname.c")
+        );
+        assert_eq!(
+            find("__default_morecore").as_deref(),
+            Some("malloc/morecore.c")
+        );
+        assert_eq!(find("__only_in_test"), None);
+        assert_eq!(find("__nowhere"), None);
+    }
+}

@@ -63,7 +63,9 @@ fn os_candidates(os: &str) -> Vec<String> {
         tail.truncate(i);
         out.push(format!("/{tail}"));
     }
-    let no_digits = tail.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned();
+    let no_digits = tail
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .to_owned();
     if no_digits != tail {
         out.push(format!("/{no_digits}"));
         tail = no_digits;
@@ -77,7 +79,11 @@ fn os_candidates(os: &str) -> Vec<String> {
 /// configure's `mach`: each machine prefix with and without `/fpu`, `/multiarch`.
 fn machine_candidates(t: &Target) -> Vec<String> {
     let fpu = if t.with_fp { "/fpu" } else { "/nofpu" };
-    let multi = if t.multi_arch { Some("/multiarch") } else { None };
+    let multi = if t.multi_arch {
+        Some("/multiarch")
+    } else {
+        None
+    };
     let mut out = Vec::new();
     for m in prefixes(&t.machine) {
         for f in [fpu, ""] {
@@ -212,7 +218,11 @@ mod tests {
         ] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        std::fs::write(r.join("sysdeps/unix/sysv/linux/x86_64/Implies"), "# comment\nunix/sysv/linux/x86\n").unwrap();
+        std::fs::write(
+            r.join("sysdeps/unix/sysv/linux/x86_64/Implies"),
+            "# comment\nunix/sysv/linux/x86\n",
+        )
+        .unwrap();
         std::fs::write(r.join("sysdeps/x86_64/Implies"), "x86\n").unwrap();
         std::fs::write(r.join("sysdeps/unix/sysv/linux/Implies-after"), "pthread\n").unwrap();
         let c = chain(r, &Target::x86_64_linux());

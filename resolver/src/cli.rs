@@ -1,0 +1,424 @@
+//! The command line: parse arguments, call the library, print results.
+//! Nothing here knows about glibc; it only wires the library together.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use resolver::fetch::{self, FetchOptions};
+use resolver::manifest::{self, Manifest};
+use resolver::resolve::{self, Options, SourceInfo};
+use resolver::source::{self, Cache, GlibcSource};
+use resolver::sysdeps::Target;
+
+/// Resolve glibc's allocator into a pinned build manifest.
+///
+/// The resolver parses malloc/malloc.c of a glibc source tree with libclang,
+/// follows every header and symbol it needs to a host header, a verbatim
+/// glibc file, or one of our shims and stubs, and writes the result as a
+/// deterministic YAML manifest (plus a JSON twin for Nix).
+#[derive(Parser, Debug)]
+#[command(name = "resolver", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Cache for fetched and unpacked sources [default: $MALLOC_STANDALONE_CACHE,
+    /// else $XDG_CACHE_HOME/malloc-standalone, else ~/.cache/malloc-standalone]
+    #[arg(long, global = true, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// The project root holding shims/ and stubs/ [default: found from the
+    /// current directory upwards]
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Resolve one or more glibc versions and write their manifests.
+    ///
+    /// With no source option, resolves the host's own glibc (on Debian, the
+    /// exact Debian patch level of the installed libc6). The manifest's path
+    /// is the last line of output.
+    Resolve(ResolveArgs),
+    /// Fetch a glibc version's source into the cache and print the tree's path.
+    ///
+    /// Tries, in order: the cache, Debian's archive (the patched
+    /// `glibc-source` tree, then the `glibc` source package's orig tarball),
+    /// the GNU release tarball checked against a pinned sha256.
+    Fetch(FetchArgs),
+    /// Check a manifest against a source tree: every pinned file's sha256.
+    Verify {
+        /// The manifest (YAML or JSON).
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        #[command(flatten)]
+        src: SourceArgs,
+    },
+    /// Write the dependency graph of a resolution.
+    Graph {
+        #[command(flatten)]
+        src: SourceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Upper bound on resolution rounds.
+        #[arg(long, env = "MAX_ITERS", default_value_t = 8)]
+        max_iters: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz.
+    Dot,
+}
+
+/// Where a glibc source comes from (at most one).
+#[derive(Args, Debug, Clone, Default)]
+struct SourceArgs {
+    /// A glibc source tree or tarball (.tar.xz, .tar.gz, .tar.bz2).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["git", "glibc"])]
+    src: Option<PathBuf>,
+    /// A git repository (path or URL) to clone a tag from; needs --tag.
+    #[arg(long, env = "GLIBC_REPO", value_name = "REPO", requires = "tag")]
+    git: Option<String>,
+    /// The tag to clone from --git, e.g. glibc-2.39.
+    #[arg(long, value_name = "TAG")]
+    tag: Option<String>,
+    /// A glibc version to fetch (cache, Debian, GNU); repeat to resolve several in parallel.
+    #[arg(long = "glibc", value_name = "VERSION")]
+    glibc: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct ResolveArgs {
+    #[command(flatten)]
+    src: SourceArgs,
+    /// Directory for the manifests [default: <project>/nix/manifests].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Upper bound on resolution rounds.
+    #[arg(long, env = "MAX_ITERS", default_value_t = 8)]
+    max_iters: usize,
+    /// Re-resolve every manifest already in the output directory, from the
+    /// exact source each one pins.
+    #[arg(long, conflicts_with_all = ["src", "git", "glibc"])]
+    pinned: bool,
+    /// Also write the dependency graph (Graphviz) next to each manifest.
+    #[arg(long)]
+    graph: bool,
+}
+
+#[derive(Args, Debug)]
+struct FetchArgs {
+    /// The glibc version, e.g. 2.41.
+    version: String,
+    /// An exact Debian version to take, e.g. 2.36-9+deb12u14.
+    #[arg(long, value_name = "DEBVER")]
+    debian_version: Option<String>,
+    /// Do not try Debian's archive.
+    #[arg(long)]
+    no_debian: bool,
+    /// Do not try the GNU release tarball.
+    #[arg(long)]
+    no_gnu: bool,
+    /// Base URL of GNU glibc releases.
+    #[arg(long, value_name = "URL")]
+    gnu_url: Option<String>,
+    /// Expected sha256 of the GNU tarball, for versions without a pinned one.
+    #[arg(long, value_name = "HEX")]
+    sha256: Option<String>,
+}
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let cache = match &cli.cache {
+        Some(d) => Cache::new(d.clone()),
+        None => Cache::default_location()?,
+    };
+    let project = match &cli.project {
+        Some(p) => p.clone(),
+        None => find_project()?,
+    };
+    match cli.command {
+        Command::Resolve(args) => cmd_resolve(args, &cache, &project),
+        Command::Fetch(a) => {
+            let opts = FetchOptions {
+                debian: !a.no_debian,
+                gnu: !a.no_gnu,
+                gnu_base_url: a.gnu_url,
+                debian_version: a.debian_version,
+                sha256: a.sha256,
+            };
+            let src = fetch::fetch(&a.version, &cache, &opts)?;
+            eprintln!("glibc {} from {}", src.version, src.origin);
+            println!("{}", src.root.display());
+            Ok(())
+        }
+        Command::Verify { manifest, src } => {
+            let m = Manifest::load(&manifest)?;
+            let sources = open_sources(&src, &cache, Some(&m))?;
+            let [s] = sources.as_slice() else {
+                bail!("verify takes exactly one source");
+            };
+            let bad = resolver::verify::verify(&m, &s.root, &project)?;
+            if bad.is_empty() {
+                println!(
+                    "{}: all {} pinned files match {}",
+                    manifest.display(),
+                    m.verbatim.len() + m.shims.len() + m.stubs.len(),
+                    s.root.display()
+                );
+                Ok(())
+            } else {
+                for b in &bad {
+                    eprintln!("{b}");
+                }
+                bail!(
+                    "{} file(s) differ from {}; the tree is not the one this manifest pins \
+                     (fetch the pinned source, or re-resolve with `resolver resolve`)",
+                    bad.len(),
+                    manifest.display()
+                )
+            }
+        }
+        Command::Graph {
+            src,
+            format: GraphFormat::Dot,
+            out,
+            max_iters,
+        } => {
+            let sources = open_sources(&src, &cache, None)?;
+            let [s] = sources.as_slice() else {
+                bail!("graph takes exactly one source");
+            };
+            let r = resolve::resolve(&info(s), &options(&project, max_iters))?;
+            let dot = r.graph.to_dot();
+            match out {
+                Some(p) => manifest::write_atomic(&p, dot.as_bytes())?,
+                None => print!("{dot}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn options(project: &Path, max_iters: usize) -> Options {
+    Options {
+        project: project.to_owned(),
+        max_iters,
+        target: Target::x86_64_linux(),
+    }
+}
+
+fn info(s: &GlibcSource) -> SourceInfo {
+    SourceInfo {
+        root: s.root.clone(),
+        version: s.version.clone(),
+        // TEMP until source::Origin becomes manifest::Origin.
+        origin: serde_json::from_value(serde_json::to_value(&s.origin).unwrap()).unwrap(),
+        gnu: fetch::gnu_sha256(&s.version).map(|sha| manifest::GnuRelease {
+            url: format!("{}/glibc-{}.tar.xz", fetch::GNU_BASE_URL, s.version),
+            sha256: sha.to_owned(),
+        }),
+    }
+}
+
+/// The project root: `--project`, else the nearest ancestor of the current
+/// directory holding `shims/prelude.h` and `stubs/`.
+fn find_project() -> Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    for dir in cwd.ancestors() {
+        if dir.join("shims/prelude.h").is_file() && dir.join("stubs").is_dir() {
+            return Ok(dir.to_owned());
+        }
+    }
+    bail!(
+        "no project root (a directory with shims/prelude.h and stubs/) at or above {}; \
+         run inside the repository or pass --project DIR",
+        cwd.display()
+    )
+}
+
+/// Opens the sources the arguments name; with none, the host's glibc.
+fn open_sources(
+    a: &SourceArgs,
+    cache: &Cache,
+    pinned: Option<&Manifest>,
+) -> Result<Vec<GlibcSource>> {
+    if let Some(p) = &a.src {
+        return Ok(vec![source::open(p, cache)?]);
+    }
+    if let Some(repo) = &a.git {
+        let tag = a.tag.as_deref().context("--git needs --tag")?;
+        return Ok(vec![fetch::from_git(repo, tag, cache)?]);
+    }
+    let opts = FetchOptions {
+        debian: true,
+        gnu: true,
+        ..FetchOptions::default()
+    };
+    if !a.glibc.is_empty() {
+        return a
+            .glibc
+            .iter()
+            .map(|v| Ok(fetch::fetch(v, cache, &opts)?))
+            .collect();
+    }
+    if let Some(m) = pinned {
+        return Ok(vec![fetch_pinned(m, cache)?]);
+    }
+    let host = fetch::host_glibc()?;
+    eprintln!(
+        "no source given: using the host's glibc {}{}",
+        host.version,
+        host.debian_version
+            .as_deref()
+            .map(|d| format!(" (Debian {d})"))
+            .unwrap_or_default()
+    );
+    let opts = FetchOptions {
+        debian_version: host.debian_version.clone(),
+        ..opts
+    };
+    Ok(vec![fetch::fetch(&host.version, cache, &opts)?])
+}
+
+/// Fetches exactly the source a manifest pins.
+fn fetch_pinned(m: &Manifest, cache: &Cache) -> Result<GlibcSource> {
+    let mut opts = FetchOptions {
+        debian: true,
+        gnu: true,
+        ..FetchOptions::default()
+    };
+    match &m.source.origin {
+        manifest::Origin::Debian { version, .. } => {
+            opts.debian_version = Some(version.clone());
+            opts.gnu = false;
+        }
+        manifest::Origin::Gnu { sha256, .. } => {
+            opts.debian = false;
+            opts.sha256 = Some(sha256.clone());
+        }
+        other => bail!(
+            "glibc {}: the manifest pins a {other:?} source, which cannot be fetched again; \
+             pass --src",
+            m.version
+        ),
+    }
+    Ok(fetch::fetch(&m.version, cache, &opts)?)
+}
+
+fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| project.join("nix/manifests"));
+    let sources: Vec<GlibcSource> = if args.pinned {
+        let mut pins = list_manifests(&out)?;
+        if pins.is_empty() {
+            bail!("--pinned: no manifests in {}", out.display());
+        }
+        pins.sort_by(|a, b| a.version.cmp(&b.version));
+        pins.iter()
+            .map(|m| fetch_pinned(m, cache))
+            .collect::<Result<_>>()?
+    } else {
+        open_sources(&args.src, cache, None)?
+    };
+    let opts = options(project, args.max_iters);
+    let bar = progress(sources.len());
+    let results: Mutex<Vec<(usize, Result<PathBuf>)>> = Mutex::new(Vec::new());
+    let next = Mutex::new(0usize);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(sources.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some(s) = sources.get(i) else { break };
+                bar.set_message(format!("glibc {}", s.version));
+                let start = Instant::now();
+                let r = resolve::resolve(&info(s), &opts)
+                    .with_context(|| format!("resolving glibc {} at {}", s.version, s.root.display()))
+                    .and_then(|r| {
+                        let path = r.manifest.write(&out)?;
+                        if args.graph {
+                            let dot = out.join(format!("{}.dot", r.manifest.stem()));
+                            manifest::write_atomic(&dot, r.graph.to_dot().as_bytes())?;
+                        }
+                        let (n, e) = r.graph.size();
+                        bar.println(format!(
+                            "glibc {}: converged in {} iteration(s), {} files pinned, {n} graph nodes, {e} edges, {:.2} s",
+                            s.version,
+                            r.iterations,
+                            r.manifest.verbatim.len(),
+                            start.elapsed().as_secs_f64()
+                        ));
+                        Ok(path)
+                    });
+                bar.inc(1);
+                results.lock().unwrap().push((i, r));
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _)| *i);
+    let mut failed = 0;
+    let mut paths = Vec::new();
+    for (_, r) in results {
+        match r {
+            Ok(p) => paths.push(p),
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    for p in &paths {
+        println!("{}", p.display());
+    }
+    if failed > 0 {
+        bail!("{failed} of {} resolution(s) failed", sources.len());
+    }
+    Ok(())
+}
+
+fn list_manifests(dir: &Path) -> Result<Vec<Manifest>> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(out);
+    };
+    for e in entries {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            out.push(Manifest::load(&p)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise).
+fn progress(n: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}

@@ -221,8 +221,7 @@ fn info(s: &GlibcSource) -> SourceInfo {
     SourceInfo {
         root: s.root.clone(),
         version: s.version.clone(),
-        // TEMP until source::Origin becomes manifest::Origin.
-        origin: serde_json::from_value(serde_json::to_value(&s.origin).unwrap()).unwrap(),
+        origin: s.origin.clone(),
         gnu: fetch::gnu_sha256(&s.version).map(|sha| manifest::GnuRelease {
             url: format!("{}/glibc-{}.tar.xz", fetch::GNU_BASE_URL, s.version),
             sha256: sha.to_owned(),

@@ -133,6 +133,12 @@ pub enum FetchError {
         /// What was asked for.
         version: String,
     },
+    /// The requested version is older than [`source::MIN_VERSION`].
+    #[error("glibc {version} is older than 2.26, the oldest version supported (it has no tcache); ask for 2.26 or later")]
+    Unsupported {
+        /// What was asked for.
+        version: String,
+    },
     /// A `--sha256` value that is not 64 hex digits.
     #[error("`{value}` is not a sha256; give 64 hexadecimal digits")]
     BadSha256 {
@@ -176,10 +182,12 @@ pub enum FetchError {
         tag: String,
     },
     /// The cache has no earlier fetch of that version (a reason, not a failure).
-    #[error("glibc {version} has not been fetched before")]
+    #[error("glibc {version} has not been fetched before{}", held_note(.held))]
     NotCached {
         /// The version.
         version: String,
+        /// What the cache holds for that version that did not fit the options.
+        held: String,
     },
     /// A step that the options turned off.
     #[error("not tried: {reason}")]
@@ -253,6 +261,14 @@ pub enum FetchError {
         /// Each step tried, with why it failed.
         attempts: Vec<(Step, FetchError)>,
     },
+}
+
+fn held_note(held: &str) -> String {
+    if held.is_empty() {
+        String::new()
+    } else {
+        format!(" as asked (the cache holds {held})")
+    }
 }
 
 fn indent_block(text: &str) -> String {
@@ -372,11 +388,9 @@ fn check_version_arg(version: &str) -> Result<(), FetchError> {
         .is_match(version);
     match parse_version(version) {
         Some(v) if well_formed && v >= source::MIN_VERSION => Ok(()),
-        Some(_) if well_formed => Err(SourceError::Unsupported {
+        Some(_) if well_formed => Err(FetchError::Unsupported {
             version: version.to_string(),
-            path: PathBuf::from("(requested version)"),
-        }
-        .into()),
+        }),
         _ => Err(FetchError::BadVersion {
             version: version.to_string(),
         }),
@@ -429,6 +443,7 @@ fn from_cache(
     opts: &FetchOptions,
 ) -> Result<GlibcSource, FetchError> {
     let mut problems = Vec::new();
+    let mut other = Vec::new();
     for (step, enabled) in [(Step::Debian, opts.debian), (Step::Gnu, opts.gnu)] {
         let path = record_path(cache, version, step);
         if !enabled || !path.is_file() {
@@ -455,6 +470,7 @@ fn from_cache(
             _ => false,
         };
         if !acceptable {
+            other.push(rec.origin.to_string());
             continue;
         }
         match GlibcSource::from_root(cache.root().join(&rec.tree), rec.origin) {
@@ -470,6 +486,7 @@ fn from_cache(
     match problems.is_empty() {
         true => Err(FetchError::NotCached {
             version: version.to_string(),
+            held: other.join(", "),
         }),
         false => Err(FetchError::NotTried {
             reason: problems.join("; "),
@@ -501,24 +518,40 @@ pub fn from_git(repo: &str, tag: &str, cache: &Cache) -> Result<GlibcSource, Fet
         Ok(p) if p.is_dir() => format!("file://{}", p.display()),
         _ => repo.to_string(),
     };
-    let commit = tag_commit(&url, repo, tag)?;
-    let dest = cache.root().join("git").join(&commit);
-    if !dest.is_dir() {
-        let parent = cache.dir("git")?;
-        let tmp = temp_dir_in(&parent)?;
-        run(git()
-            .args(["clone", "--quiet", "--depth", "1", "--branch", tag, "--"])
-            .arg(&url)
-            .arg(tmp.path()))?;
-        let head = run(git().arg("-C").arg(tmp.path()).args(["rev-parse", "HEAD"]))?;
-        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
-        if head != commit {
-            // The tag moved between ls-remote and clone; trust what was cloned.
-            return from_git(repo, tag, cache);
-        }
-        GlibcSource::from_root(tmp.path().to_path_buf(), Origin::Tree)?;
-        publish_dir(tmp, &dest)?;
+    let tagged = tag_commit(&url, repo, tag)?;
+    let cached = cache.root().join("git").join(&tagged);
+    if cached.is_dir() {
+        return Ok(GlibcSource::from_root(
+            cached,
+            Origin::Git {
+                tag: tag.to_string(),
+                commit: tagged,
+            },
+        )?);
     }
+    let parent = cache.dir("git")?;
+    let tmp = temp_dir_in(&parent)?;
+    // `clone --branch` would take a branch of the same name over the tag;
+    // fetching the full ref name cannot be misread.
+    run(git().arg("init").arg("--quiet").arg(tmp.path()))?;
+    let tag_ref = format!("refs/tags/{tag}");
+    run(git()
+        .arg("-C")
+        .arg(tmp.path())
+        .args(["fetch", "--quiet", "--depth", "1", "--no-tags", "--"])
+        .arg(&url)
+        .arg(&tag_ref))?;
+    run(git()
+        .arg("-C")
+        .arg(tmp.path())
+        .args(["checkout", "--quiet", "FETCH_HEAD"]))?;
+    let head = run(git().arg("-C").arg(tmp.path()).args(["rev-parse", "HEAD"]))?;
+    // Normally equal to `tagged`; if the tag moved since ls-remote, what was
+    // fetched is what the tag names now.
+    let commit = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    GlibcSource::from_root(tmp.path().to_path_buf(), Origin::Tree)?;
+    let dest = parent.join(&commit);
+    publish_dir(tmp, &dest)?;
     Ok(GlibcSource::from_root(
         dest,
         Origin::Git {
@@ -896,6 +929,9 @@ impl Apt {
         .map(|(k, v)| format!("{k}={}", v.display()))
         .chain([
             "Acquire::Languages=none".to_string(),
+            // Without a binary cache every apt-cache call re-parses all the
+            // lists (2 s each); some hosts (Docker images) turn it off.
+            "Dir::Cache::pkgcache=pkgcache.bin".to_string(),
             // Only needed when running as root: download as root rather than
             // as _apt, who may not be able to enter a cache under /root.
             "APT::Sandbox::User=root".to_string(),
@@ -966,20 +1002,22 @@ impl Apt {
         let list_path = self.dir.join("sources.list");
         let stamp = self.dir.join("updated");
         let mut unsigned = BTreeSet::new();
-        let mut text = Self::sources_list(&archive_keyed, &unsigned);
-        // The stamp holds the list it was made from, so editing the machine's
-        // archive address (or this code's suites) forces a fresh update.
+        let base = Self::sources_list(&archive_keyed, &unsigned);
+        let mut text = base.clone();
+        // The stamp holds the list it was made from (before any unsigned
+        // fallback), so a change of the machine's archive address or of this
+        // code's suites forces a fresh update.
         if let Ok(stamp_text) = fs::read_to_string(&stamp) {
             let fresh = fs::metadata(&stamp)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age < APT_LISTS_MAX_AGE);
-            if fresh && stamp_text == fs::read_to_string(&list_path).unwrap_or_default() {
+            if fresh && stamp_text == base && list_path.is_file() {
                 return Ok(());
             }
         }
-        for _ in 0..2 {
+        for attempt in 0..2 {
             write_atomically(&list_path, text.as_bytes())?;
             let mut cmd = self.command("apt-get");
             cmd.args(["-q", "update"]);
@@ -1008,7 +1046,7 @@ impl Apt {
                 })
                 .filter(|s| !unsigned.contains(s))
                 .collect();
-            if !newly_unsigned.is_empty() {
+            if !newly_unsigned.is_empty() && attempt == 0 {
                 unsigned.extend(newly_unsigned);
                 text = Self::sources_list(&archive_keyed, &unsigned);
                 continue;
@@ -1033,7 +1071,7 @@ impl Apt {
                 self.update_notes = format!("; apt-get update said: {}", problems.join(" / "));
             }
             if out.status.success() {
-                write_atomically(&stamp, text.as_bytes())?;
+                write_atomically(&stamp, base.as_bytes())?;
             }
             return Ok(());
         }
@@ -1251,6 +1289,20 @@ fn unpack_deb_tarball(deb: &Path, cache: &Cache) -> Result<(String, String, Path
         path: deb.to_path_buf(),
         error,
     };
+    // Decompressing the .deb again only to learn which tree it holds costs
+    // seconds; a note beside it remembers the answer.
+    let mut note_name = deb.file_name().unwrap_or_default().to_os_string();
+    note_name.push(".tarball");
+    let note = deb.with_file_name(note_name);
+    if let Some((name, sha256)) = fs::read_to_string(&note).ok().and_then(|t| {
+        t.trim()
+            .split_once(' ')
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+    }) {
+        if let Some(root) = source::unpacked_tree(cache, &sha256) {
+            return Ok((name, sha256, root));
+        }
+    }
     let file = File::open(deb).map_err(|e| SourceError::io("open", deb, e))?;
     let mut ar = ar::Archive::new(file);
     let downloads = cache.dir("downloads/debian")?;
@@ -1296,6 +1348,7 @@ fn unpack_deb_tarball(deb: &Path, cache: &Cache) -> Result<(String, String, Path
             let sha256 = copy_hashing(&mut entry, tmp.as_file_mut())
                 .map_err(|e| SourceError::io("extract a tarball into", tmp.path(), e))?;
             let unpacked = unpack_tarball_as(tmp.path(), inner_compression, cache)?;
+            write_atomically(&note, format!("{name} {sha256}\n").as_bytes())?;
             return Ok((name, sha256, unpacked.root));
         }
         return Err(bad("usr/src/glibc/glibc-<version>.tar.xz"));
@@ -1375,7 +1428,17 @@ fn download(url: &str, dir: &Path, dest: &Path, expected: &str) -> Result<(), Fe
         .build();
     let response = agent.get(url).call().map_err(|e| match e {
         ureq::Error::Status(code, r) => http(format!("HTTP {code} {}", r.status_text())),
-        ureq::Error::Transport(t) => http(t.to_string()),
+        // Transport's Display repeats the URL, which the message already names.
+        ureq::Error::Transport(t) => {
+            let mut text = t.kind().to_string();
+            if let Some(m) = t.message() {
+                text.push_str(&format!(": {m}"));
+            }
+            if let Some(cause) = std::error::Error::source(&t) {
+                text.push_str(&format!(" ({cause})"));
+            }
+            http(text)
+        }
     })?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")

@@ -19,7 +19,6 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The oldest glibc whose allocator this project supports (tcache arrived in 2.26).
@@ -36,51 +35,9 @@ pub struct GlibcSource {
     pub origin: Origin,
 }
 
-/// Where a glibc source tree came from. Serialised into manifests, so it holds
-/// only facts that are the same on every machine (no local paths, no mirror URLs).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Origin {
-    /// A directory the user pointed at; nothing is known about its provenance.
-    Tree,
-    /// A tarball the user pointed at.
-    Tarball {
-        /// The tarball's file name (no directory).
-        file_name: String,
-        /// sha256 of the tarball, lowercase hex.
-        sha256: String,
-    },
-    /// A shallow clone of a git repository at a tag.
-    Git {
-        /// The tag that was cloned.
-        tag: String,
-        /// The commit the tag pointed at.
-        commit: String,
-    },
-    /// A package from Debian's archive.
-    Debian {
-        /// `"glibc-source"` (binary package with the tarball inside) or `"glibc"` (source package).
-        package: String,
-        /// The Debian version, e.g. `"2.36-9+deb12u14"`.
-        version: String,
-        /// Path of the downloaded file relative to the archive root, e.g.
-        /// `"pool/main/g/glibc/glibc-source_2.36-9+deb12u14_all.deb"`.
-        file_name: String,
-        /// sha256 of the downloaded file (the .deb, or the orig tarball).
-        sha256: String,
-        /// Name of the tarball that was unpacked, e.g. `"glibc-2.36.tar.xz"`.
-        tarball: String,
-        /// sha256 of that tarball.
-        tarball_sha256: String,
-    },
-    /// A GNU release tarball.
-    Gnu {
-        /// Where it was downloaded from.
-        url: String,
-        /// sha256 of the tarball.
-        sha256: String,
-    },
-}
+/// Where a glibc source tree came from: the manifest's own type, so that a
+/// source's identity reaches the manifest unchanged.
+pub use crate::manifest::Origin;
 
 /// Errors from opening or unpacking a glibc source.
 ///
@@ -430,6 +387,16 @@ pub fn unpack_tarball_as(
     Ok(Unpacked { root, sha256 })
 }
 
+/// The glibc tree unpacked earlier from a tarball with this sha256, if the
+/// cache still has it.
+pub fn unpacked_tree(cache: &Cache, sha256: &str) -> Option<PathBuf> {
+    let dir = cache.tree_dir(sha256);
+    if !dir.is_dir() {
+        return None;
+    }
+    locate_tree(&dir, &dir).ok()
+}
+
 fn unpack_into(path: &Path, compression: Compression, dest: &Path) -> Result<(), SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io("open", path, e))?;
     let corrupt = |error| SourceError::CorruptTarball {
@@ -478,10 +445,34 @@ fn locate_tree(unpacked: &Path, tarball: &Path) -> Result<PathBuf, SourceError> 
 
 /// A `.tmp-*` directory inside `parent`, removed on drop unless published.
 pub(crate) fn temp_dir_in(parent: &Path) -> Result<tempfile::TempDir, SourceError> {
+    sweep_stale_temps(parent);
     tempfile::Builder::new()
         .prefix(".tmp-")
         .tempdir_in(parent)
         .map_err(|e| SourceError::io("create a temporary directory in", parent, e))
+}
+
+/// Temporaries outlive their process only when it was killed; a day-old one
+/// cannot belong to a run still in progress (an unpack takes seconds).
+fn sweep_stale_temps(parent: &Path) {
+    const STALE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let stale = entry.file_name().to_string_lossy().starts_with(".tmp-")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE);
+        if stale {
+            let path = entry.path();
+            // Best effort: a failure here only leaves the litter where it was.
+            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+        }
+    }
 }
 
 /// Gives a finished temporary directory its final name. If another process

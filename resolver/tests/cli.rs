@@ -22,7 +22,9 @@ fn assert_fails_with(o: &Output, needles: &[&str]) {
 }
 
 fn empty(dir: &Path) -> bool {
-    std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(true)
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
 }
 
 /// A minimal directory that looks like a glibc tree of `version`.
@@ -42,7 +44,13 @@ fn fake_tree(version: &str) -> tempfile::TempDir {
 fn resolve_prints_the_manifest_path_last() {
     let src = tree("2.36");
     let out = tempfile::tempdir().unwrap();
-    let o = resolver(&["resolve", "--src", src.root.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    let o = resolver(&[
+        "resolve",
+        "--src",
+        src.root.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let last = stdout.lines().last().unwrap();
@@ -53,7 +61,13 @@ fn resolve_prints_the_manifest_path_last() {
 #[test]
 fn missing_path() {
     let out = tempfile::tempdir().unwrap();
-    let o = resolver(&["resolve", "--src", "/nonexistent/glibc", "--out", out.path().to_str().unwrap()]);
+    let o = resolver(&[
+        "resolve",
+        "--src",
+        "/nonexistent/glibc",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     assert_fails_with(&o, &["/nonexistent/glibc"]);
     assert!(empty(out.path()));
 }
@@ -63,7 +77,13 @@ fn directory_that_is_not_glibc() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("README"), "hello").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = resolver(&["resolve", "--src", d.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    let o = resolver(&[
+        "resolve",
+        "--src",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     assert_fails_with(&o, &[d.path().to_str().unwrap(), "malloc/malloc.c"]);
     assert!(empty(out.path()));
 }
@@ -72,7 +92,13 @@ fn directory_that_is_not_glibc() {
 fn version_older_than_2_26() {
     let d = fake_tree("2.25");
     let out = tempfile::tempdir().unwrap();
-    let o = resolver(&["resolve", "--src", d.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    let o = resolver(&[
+        "resolve",
+        "--src",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     assert_fails_with(&o, &["2.25", "2.26"]);
     assert!(empty(out.path()));
 }
@@ -118,7 +144,10 @@ fn corrupt_and_truncated_tarballs() {
         .into_iter()
         .filter(|p| p.ends_with("malloc/malloc.c"))
         .collect();
-    assert!(leftovers.is_empty(), "partial unpack left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "partial unpack left behind: {leftovers:?}"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -141,7 +170,13 @@ fn libclang_missing_names_the_package() {
     let src = tree("2.36");
     let out = tempfile::tempdir().unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"))
-        .args(["resolve", "--src", src.root.to_str().unwrap(), "--out", out.path().to_str().unwrap()])
+        .args([
+            "resolve",
+            "--src",
+            src.root.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
         .current_dir(project())
         .env("LIBCLANG_PATH", "/nonexistent/libclang")
         .output()
@@ -155,7 +190,13 @@ fn no_convergence_names_what_is_still_missing() {
     let src = tree("2.36");
     let out = tempfile::tempdir().unwrap();
     let o = resolver(&[
-        "resolve", "--src", src.root.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--max-iters", "1",
+        "resolve",
+        "--src",
+        src.root.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--max-iters",
+        "1",
     ]);
     // The first round always maps internal aliases such as __mmap.
     assert_fails_with(&o, &["after 1 iterations", "-D__mmap=mmap"]);
@@ -180,14 +221,22 @@ fn a_missing_shim_is_reported_with_its_include_chain() {
     let header = victim.strip_prefix("shims/").unwrap();
     let out = tempfile::tempdir().unwrap();
     let o = resolver(&[
-        "--project", proj.path().to_str().unwrap(),
-        "resolve", "--src", src.root.to_str().unwrap(), "--out", out.path().to_str().unwrap(),
+        "--project",
+        proj.path().to_str().unwrap(),
+        "resolve",
+        "--src",
+        src.root.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
     ]);
     let e = stderr(&o);
     assert!(!o.status.success());
     // Either glibc's own header takes over (and breaks), or the header is missing;
     // both must name it and the chain that includes it.
-    assert!(e.contains(header.rsplit('/').next().unwrap()), "{victim} not named: {e}");
+    assert!(
+        e.contains(header.rsplit('/').next().unwrap()),
+        "{victim} not named: {e}"
+    );
     assert!(e.contains("malloc/malloc.c"), "no include chain: {e}");
     assert!(empty(out.path()));
 }
@@ -211,14 +260,26 @@ fn newer_schema_is_refused() {
     let f = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(f.path(), text).unwrap();
     let src = tree("2.36");
-    let o = resolver(&["verify", "--manifest", f.path().to_str().unwrap(), "--src", src.root.to_str().unwrap()]);
+    let o = resolver(&[
+        "verify",
+        "--manifest",
+        f.path().to_str().unwrap(),
+        "--src",
+        src.root.to_str().unwrap(),
+    ]);
     assert_fails_with(&o, &["schema 999", "newer"]);
 }
 
 #[test]
 fn graph_writes_dot() {
     let src = tree("2.36");
-    let o = resolver(&["graph", "--src", src.root.to_str().unwrap(), "--format", "dot"]);
+    let o = resolver(&[
+        "graph",
+        "--src",
+        src.root.to_str().unwrap(),
+        "--format",
+        "dot",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let dot = String::from_utf8_lossy(&o.stdout);
     assert!(dot.starts_with("digraph malloc {"));

@@ -49,7 +49,11 @@ fn resolution_is_deterministic() {
     assert_eq!(a.graph.to_dot(), b.graph.to_dot());
     // No absolute paths leak into the manifest.
     let yaml = a.manifest.to_yaml();
-    for p in [src.root.display().to_string(), project().display().to_string(), "/usr/include".into()] {
+    for p in [
+        src.root.display().to_string(),
+        project().display().to_string(),
+        "/usr/include".into(),
+    ] {
         assert!(!yaml.contains(&p), "manifest mentions {p}");
     }
 }
@@ -68,7 +72,12 @@ fn features_follow_the_source() {
     ];
     for (v, key, safe, hooks, morecore, fast, eager, mi2, fs) in expect {
         let m = resolved(v);
-        let f = |n: &str| m.features.get(n).copied().unwrap_or_else(|| panic!("{v}: no feature {n}"));
+        let f = |n: &str| {
+            m.features
+                .get(n)
+                .copied()
+                .unwrap_or_else(|| panic!("{v}: no feature {n}"))
+        };
         assert!(f("tcache"), "{v}: tcache");
         assert_eq!(f("tcache_double_free_key"), key, "{v}: tcache key");
         assert_eq!(f("safe_linking"), safe, "{v}: safe-linking");
@@ -87,14 +96,33 @@ fn exports_are_the_versions_public_api() {
         let m = resolved(v);
         let names: Vec<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
         for n in [
-            "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
-            "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size", "mallopt", "mallinfo",
-            "malloc_trim", "malloc_stats", "malloc_info", "__libc_malloc", "__libc_free",
+            "malloc",
+            "free",
+            "calloc",
+            "realloc",
+            "reallocarray",
+            "memalign",
+            "posix_memalign",
+            "aligned_alloc",
+            "valloc",
+            "pvalloc",
+            "malloc_usable_size",
+            "mallopt",
+            "mallinfo",
+            "malloc_trim",
+            "malloc_stats",
+            "malloc_info",
+            "__libc_malloc",
+            "__libc_free",
         ] {
             assert!(names.contains(&n), "{v}: {n} not exported: {names:?}");
         }
         let has = |n: &str| names.contains(&n);
-        assert_eq!(has("mallinfo2"), v.as_bytes() >= b"2.33".as_slice(), "{v}: mallinfo2");
+        assert_eq!(
+            has("mallinfo2"),
+            v.as_bytes() >= b"2.33".as_slice(),
+            "{v}: mallinfo2"
+        );
         assert_eq!(has("__malloc_hook"), *v == "2.31", "{v}: hooks");
         assert_eq!(has("__morecore"), *v == "2.31", "{v}: __morecore");
         // Never the obstack, mcheck or mtrace families, nor compat-only names.
@@ -103,7 +131,9 @@ fn exports_are_the_versions_public_api() {
         }
         // reallocarray lives in its own file: the resolver found it there.
         assert!(
-            m.translation_units.contains(&TranslationUnit::Glibc { path: "malloc/reallocarray.c".into() }),
+            m.translation_units.contains(&TranslationUnit::Glibc {
+                path: "malloc/reallocarray.c".into()
+            }),
             "{v}: reallocarray.c"
         );
     }
@@ -113,10 +143,19 @@ fn exports_are_the_versions_public_api() {
 fn version_specific_translation_units_come_from_the_source() {
     let tus = |v: &str| resolved(v).translation_units.clone();
     // 2.31's malloc.c calls __default_morecore, which lives in morecore.c.
-    assert!(tus("2.31").contains(&TranslationUnit::Glibc { path: "malloc/morecore.c".into() }));
-    assert!(!tus("2.36").contains(&TranslationUnit::Glibc { path: "malloc/morecore.c".into() }));
+    assert!(tus("2.31").contains(&TranslationUnit::Glibc {
+        path: "malloc/morecore.c".into()
+    }));
+    assert!(!tus("2.36").contains(&TranslationUnit::Glibc {
+        path: "malloc/morecore.c".into()
+    }));
     // From 2.39 malloc names its mappings with __set_vma_name (Linux sysdeps setvmaname.c).
-    let has_vma = |v: &str| resolved(v).translation_units.iter().any(|t| t.path().contains("setvmaname"));
+    let has_vma = |v: &str| {
+        resolved(v)
+            .translation_units
+            .iter()
+            .any(|t| t.path().contains("setvmaname"))
+    };
     assert!(has_vma("2.41"));
     assert!(has_vma("2.43"));
     assert!(!has_vma("2.36"));
@@ -127,11 +166,18 @@ fn mappings_point_at_real_host_exports() {
     let host = resolver::host::HostLibc::detect().unwrap();
     for v in VERSIONS {
         let m = resolved(v);
-        assert!(!m.defines.is_empty(), "{v}: expected some internal aliases mapped");
+        assert!(
+            !m.defines.is_empty(),
+            "{v}: expected some internal aliases mapped"
+        );
         for s in &m.symbols {
             match &s.provider {
                 Provider::Mapped { to } => {
-                    assert!(host.exports(to), "{v}: {} mapped to {to}, not exported", s.name);
+                    assert!(
+                        host.exports(to),
+                        "{v}: {} mapped to {to}, not exported",
+                        s.name
+                    );
                     assert_eq!(m.defines.get(&s.name), Some(to));
                 }
                 Provider::Host => assert!(host.exports(&s.name), "{v}: {}", s.name),
@@ -140,7 +186,11 @@ fn mappings_point_at_real_host_exports() {
             }
         }
         // The mmap family is always mapped to its public name.
-        assert_eq!(m.defines.get("__mmap").map(String::as_str), Some("mmap"), "{v}");
+        assert_eq!(
+            m.defines.get("__mmap").map(String::as_str),
+            Some("mmap"),
+            "{v}"
+        );
     }
 }
 
@@ -151,8 +201,18 @@ fn verify_accepts_the_tree_and_names_a_changed_file() {
     let manifest = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(manifest.path(), m.to_yaml()).unwrap();
     let mpath = manifest.path().to_str().unwrap();
-    let out = resolver(&["verify", "--manifest", mpath, "--src", src.root.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = resolver(&[
+        "verify",
+        "--manifest",
+        mpath,
+        "--src",
+        src.root.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A copy of the pinned files with one byte changed in arena.c.
     let copy = tempfile::tempdir().unwrap();
@@ -166,9 +226,18 @@ fn verify_accepts_the_tree_and_names_a_changed_file() {
     let mut text = std::fs::read(&arena).unwrap();
     text.push(b'\n');
     std::fs::write(&arena, text).unwrap();
-    let out = resolver(&["verify", "--manifest", mpath, "--src", copy.path().to_str().unwrap()]);
+    let out = resolver(&[
+        "verify",
+        "--manifest",
+        mpath,
+        "--src",
+        copy.path().to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("malloc/arena.c"), "{err}");
-    assert!(!err.contains("malloc/malloc.c:"), "only the changed file is named: {err}");
+    assert!(
+        !err.contains("malloc/malloc.c:"),
+        "only the changed file is named: {err}"
+    );
 }

@@ -17,7 +17,10 @@ use resolver::sysdeps::Target;
 pub const VERSIONS: &[&str] = &["2.31", "2.36", "2.41", "2.42", "2.43", "2.44"];
 
 pub fn project() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 pub fn pinned_path(version: &str) -> PathBuf {
@@ -52,7 +55,7 @@ pub fn info(s: &GlibcSource) -> SourceInfo {
     SourceInfo {
         root: s.root.clone(),
         version: s.version.clone(),
-        origin: serde_json::from_value(serde_json::to_value(&s.origin).unwrap()).unwrap(),
+        origin: s.origin.clone(),
         gnu: fetch::gnu_sha256(&s.version).map(|sha| manifest::GnuRelease {
             url: format!("{}/glibc-{}.tar.xz", fetch::GNU_BASE_URL, s.version),
             sha256: sha.to_owned(),

@@ -1,0 +1,51 @@
+/* Replaces glibc's config.h and include/libc-symbols.h, which glibc's build
+   force-includes into every file of libc.  Force-included (-include) into
+   every translation unit here, glibc's and ours.  It records what glibc's
+   configure and Makefiles decide for libc.so on x86_64-linux-gnu and
+   defines the symbol macros the allocator uses; _LIBC stays undefined so
+   that the host's public headers behave as they do for any program.  */
+#ifndef MALLOC_STANDALONE_PRELUDE_H
+#define MALLOC_STANDALONE_PRELUDE_H
+
+#define _GNU_SOURCE 1
+#define HAVE_TUNABLES 1
+#define TOP_NAMESPACE glibc		/* Makeconfig: -DTOP_NAMESPACE=glibc.  */
+#ifndef USE_TCACHE
+# define USE_TCACHE 1			/* malloc/Makefile, tcache enabled.  */
+#endif
+
+/* We are libc.so: IS_IN (libc) holds, every other module test fails.  */
+#define SHARED 1
+#define MODULE_libc 1
+#define IS_IN(lib) (MODULE_##lib == MODULE_libc)
+
+/* glibc builds libc with default visibility: its internal symbols carry
+   attribute_hidden and the version script cuts the export list.  Its
+   sources rely on that (free_sized, aligned_alloc and the __libc_* entry
+   points are plain definitions), so restore it over -fvisibility=hidden.
+   Everything our stubs define is declared attribute_hidden in shims/.  */
+#pragma GCC visibility push(default)
+
+#define attribute_hidden __attribute__ ((visibility ("hidden")))
+#define attribute_relro __attribute__ ((section (".data.rel.ro")))
+#define attribute_tls_model_ie __attribute__ ((tls_model ("initial-exec")))
+#define attribute_compat_text_section
+#define weak_function __attribute__ ((weak))
+#define RETURN_ADDRESS(nr) __builtin_return_address (nr)
+
+#define strong_alias(name, aliasname) \
+  extern __typeof (name) aliasname __attribute__ ((alias (#name)));
+#define weak_alias(name, aliasname) \
+  extern __typeof (name) aliasname __attribute__ ((weak, alias (#name)));
+
+/* libc's internal __GI_ aliases exist to bypass the PLT inside libc.so;
+   outside it they would only rename symbols our stubs define.  */
+#define hidden_proto(name, ...)
+#define libc_hidden_proto(name, ...)
+#define rtld_hidden_proto(name, ...)
+#define libc_hidden_def(name)
+#define libc_hidden_weak(name)
+#define libc_hidden_data_def(name)
+#define rtld_hidden_def(name)
+
+#endif

@@ -1,0 +1,209 @@
+//! `cargo xtask`: project chores that are not part of the product.
+//!
+//! `cargo xtask bench resolve` measures how long resolving each pinned glibc
+//! version takes (sources already in the cache), one at a time and all at
+//! once on every core, and writes the results with the machine and date to
+//! `bench/results/resolve.md`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use resolver::fetch::{self, FetchOptions};
+use resolver::manifest::{self, Manifest};
+use resolver::resolve::{self, Options, SourceInfo};
+use resolver::source::Cache;
+use resolver::sysdeps::Target;
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a benchmark and write its results under bench/results/.
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Resolve time per pinned version, sequential and all in parallel.
+    Resolve {
+        /// Rounds per version (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+}
+
+fn project() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Bench {
+            which: Bench::Resolve { rounds },
+        } => bench_resolve(rounds),
+    }
+}
+
+fn pinned() -> Result<Vec<Manifest>> {
+    let dir = project().join("nix/manifests");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).with_context(|| dir.display().to_string())? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            out.push(Manifest::load(&p)?);
+        }
+    }
+    out.sort_by(|a, b| a.version.cmp(&b.version));
+    if out.is_empty() {
+        bail!("no manifests in {}", dir.display());
+    }
+    Ok(out)
+}
+
+fn source_info(m: &Manifest, cache: &Cache) -> Result<SourceInfo> {
+    let mut opts = FetchOptions {
+        debian: true,
+        gnu: false,
+        ..FetchOptions::default()
+    };
+    if let manifest::Origin::Debian { version, .. } = &m.source.origin {
+        opts.debian_version = Some(version.clone());
+    }
+    let s = fetch::fetch(&m.version, cache, &opts)?;
+    Ok(SourceInfo {
+        root: s.root,
+        version: s.version,
+        origin: m.source.origin.clone(),
+        gnu: m.source.gnu.clone(),
+    })
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn bench_resolve(rounds: usize) -> Result<()> {
+    let cache = Cache::default_location()?;
+    let opts = Options {
+        project: project(),
+        max_iters: 8,
+        target: Target::x86_64_linux(),
+    };
+    let sources: Vec<SourceInfo> = pinned()?
+        .iter()
+        .map(|m| source_info(m, &cache))
+        .collect::<Result<_>>()?;
+    let mut rows = Vec::new();
+    for s in &sources {
+        let mut times = Vec::new();
+        let mut iters = 0;
+        for _ in 0..rounds.max(1) {
+            let t = Instant::now();
+            let r = resolve::resolve(s, &opts)?;
+            times.push(t.elapsed());
+            iters = r.iterations;
+        }
+        let (min, max) = (*times.iter().min().unwrap(), *times.iter().max().unwrap());
+        eprintln!(
+            "glibc {}: median {:.3} s",
+            s.version,
+            median(times.clone()).as_secs_f64()
+        );
+        rows.push((s.version.clone(), median(times), min, max, iters));
+    }
+    // All versions at once, one thread each (as `resolver resolve --pinned` does on every core).
+    let t = Instant::now();
+    std::thread::scope(|sc| {
+        let hs: Vec<_> = sources
+            .iter()
+            .map(|s| sc.spawn(|| resolve::resolve(s, &opts).map(|_| ())))
+            .collect();
+        hs.into_iter()
+            .try_for_each(|h| h.join().expect("thread").map_err(anyhow::Error::from))
+    })?;
+    let parallel = t.elapsed();
+
+    let machine = machine();
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut md = format!(
+        "# Resolve time\n\nCommand: `cargo xtask bench resolve --rounds {rounds}` (sources already cached; \
+         libclang {}).\n\nMachine: {machine}. Date: {date}.\n\n\
+         | glibc | median (s) | min (s) | max (s) | iterations |\n|---|---|---|---|---|\n",
+        resolver::clang::version().unwrap_or_default()
+    );
+    for (v, med, min, max, iters) in &rows {
+        md.push_str(&format!(
+            "| {v} | {:.3} | {:.3} | {:.3} | {iters} |\n",
+            med.as_secs_f64(),
+            min.as_secs_f64(),
+            max.as_secs_f64()
+        ));
+    }
+    md.push_str(&format!(
+        "\nAll {} versions at once (one thread each): {:.3} s wall.\n\nTarget (issue 2): at most 2 s per version.\n",
+        rows.len(),
+        parallel.as_secs_f64()
+    ));
+    let out = project().join("bench/results/resolve.md");
+    manifest::write_atomic(&out, md.as_bytes())?;
+    print!("{md}");
+    println!("{}", out.display());
+    Ok(())
+}
+
+/// "<cpu model>, <n> cores, <memory>, <os>"
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown cpu".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines().find(|l| l.starts_with("PRETTY_NAME=")).map(|l| {
+                l.trim_start_matches("PRETTY_NAME=")
+                    .trim_matches('"')
+                    .to_owned()
+            })
+        })
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem}, {os}")
+}

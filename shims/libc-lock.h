@@ -6,7 +6,8 @@
 #ifndef _LIBC_LOCK_H
 #define _LIBC_LOCK_H 1
 
-#include <linux/futex.h>
+#define FUTEX_WAIT_PRIVATE 128	/* linux/futex.h clashes with nptl's headers.  */
+#define FUTEX_WAKE_PRIVATE 129
 #include <malloc-standalone-entry.h>
 #include <sysdep.h>
 

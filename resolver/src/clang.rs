@@ -337,6 +337,8 @@ pub enum Kind {
     MacroExpansion,
     InclusionDirective,
     UnexposedAttr,
+    IfStmt,
+    ConditionalOperator,
     Other(i32),
 }
 
@@ -381,6 +383,8 @@ impl Cursor {
             CXCursor_MacroExpansion => Kind::MacroExpansion,
             CXCursor_InclusionDirective => Kind::InclusionDirective,
             CXCursor_UnexposedAttr => Kind::UnexposedAttr,
+            CXCursor_IfStmt => Kind::IfStmt,
+            CXCursor_ConditionalOperator => Kind::ConditionalOperator,
             k => Kind::Other(k),
         }
     }
@@ -436,6 +440,31 @@ impl Cursor {
     pub fn is_macro_builtin(&self) -> bool {
         // SAFETY: plain query.
         unsafe { clang_Cursor_isMacroBuiltin(self.x) != 0 }
+    }
+
+    /// The value of a constant integer expression, if it is one.
+    pub fn evaluate_int(&self) -> Option<i64> {
+        // SAFETY: the result is disposed before returning.
+        unsafe {
+            let r = clang_Cursor_Evaluate(self.x);
+            if r.is_null() {
+                return None;
+            }
+            let v = (clang_EvalResult_getKind(r) == CXEval_Int)
+                .then(|| clang_EvalResult_getAsLongLong(r));
+            clang_EvalResult_dispose(r);
+            v
+        }
+    }
+
+    /// The direct children, in order.
+    pub fn children(&self) -> Vec<Cursor> {
+        let mut out = Vec::new();
+        self.visit(|c, _| {
+            out.push(c);
+            Walk::Continue
+        });
+        out
     }
 
     /// Walks the children; `f(child, parent)` decides whether to recurse.

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::clang::{self, Cursor, Index, Kind, Linkage, Severity, Walk};
+use crate::clang::{
+    self, Cursor, Index, Kind, Linkage, Severity, TranslationUnit as ClangTu, Walk,
+};
 use crate::graph::{Edge, FileClass, Graph, Node};
 use crate::manifest::{
     self, Export, Flags, IncludeDir, Manifest, Origin, PinnedFile, Provider, Symbol,
@@ -159,7 +161,8 @@ fn parse_args(
     gen: &Path,
     defines: &BTreeMap<String, String>,
 ) -> Vec<String> {
-    let mut a: Vec<String> = vec!["-x".into(), "c".into()];
+    // Report every error, not the first twenty.
+    let mut a: Vec<String> = vec!["-x".into(), "c".into(), "-ferror-limit=0".into()];
     a.extend(CFLAGS.iter().filter(|f| **f != "-g").map(|s| s.to_string()));
     a.push("-include".into());
     a.push(opts.project.join("shims/prelude.h").display().to_string());
@@ -243,7 +246,7 @@ fn parse_tu(
                     if c.linkage() == Linkage::External {
                         f.defined.insert(name.clone());
                     }
-                    collect_refs(&c, &name, &mut f.needs);
+                    collect_refs(&tu, &c, &name, &mut f.needs);
                 }
             }
             Kind::StructDecl if is_ours(&c) && c.is_definition() => {
@@ -300,23 +303,51 @@ fn parse_tu(
     Ok(f)
 }
 
-/// Collects the external symbols referenced in a definition's body or initialiser.
-fn collect_refs(def: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
-    def.visit(|c, _| {
-        if c.kind() == Kind::DeclRefExpr {
-            if let Some(r) = c.referenced() {
-                // Compiler builtins are declared nowhere (no file).
-                if matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl)
-                    && r.linkage() == Linkage::External
-                    && r.definition().is_none()
-                    && r.location().file.is_some()
-                {
-                    out.insert((referrer.to_owned(), r.spelling()));
+/// Collects the external symbols referenced in a definition's body or
+/// initialiser. Branches whose condition is a compile-time constant are
+/// followed only where they lead, as the compiler does: glibc relies on that
+/// for link-time assertions such as `__atomic_link_error`, which it declares
+/// and calls in dead branches but defines nowhere.
+fn collect_refs(tu: &ClangTu, def: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
+    def.visit(|c, _| match c.kind() {
+        Kind::DeclRefExpr => {
+            note_ref(tu, &c, referrer, out);
+            Walk::Recurse
+        }
+        Kind::IfStmt | Kind::ConditionalOperator => {
+            let kids = c.children();
+            match kids.first().and_then(Cursor::evaluate_int) {
+                Some(v) => {
+                    let taken = if v != 0 { kids.get(1) } else { kids.get(2) };
+                    if let Some(t) = taken {
+                        note_ref(tu, t, referrer, out);
+                        collect_refs(tu, t, referrer, out);
+                    }
+                    Walk::Continue
                 }
+                None => Walk::Recurse,
             }
         }
-        Walk::Recurse
+        _ => Walk::Recurse,
     });
+}
+
+/// Records `c` if it refers to an external function or variable that this
+/// TU declares (in a file, with more than its bare name: compiler builtins and
+/// implicit declarations have no spelled declaration) but does not define.
+fn note_ref(tu: &ClangTu, c: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
+    if c.kind() != Kind::DeclRefExpr {
+        return;
+    }
+    let Some(r) = c.referenced() else { return };
+    if matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl)
+        && r.linkage() == Linkage::External
+        && r.definition().is_none()
+        && r.location().file.is_some()
+        && tu.tokens(&r).len() > 1
+    {
+        out.insert((referrer.to_owned(), r.spelling()));
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<String, ResolveError> {

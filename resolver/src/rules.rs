@@ -120,33 +120,28 @@ pub fn decide(name: &str, f: &Facts) -> Decision {
 pub const ALIAS_MACROS: &[&str] = &["strong_alias", "weak_alias"];
 
 /// Finds the glibc source file that defines `name`, the way glibc's build
-/// would pick it: a routine lives in `<name without leading underscores>.c`,
-/// first along the sysdeps chain, then in the subdirectories; failing that,
-/// a file of `fallback_dir` whose text defines it at the start of a line (GNU
-/// style puts a definition's name in column 0).
+/// would compile it: a routine `r` of a subdirectory is the first `r.c` along
+/// the sysdeps chain, else `<subdir>/r.c`.
+///
+/// Two ways to name the routine, in order: glibc's convention that a routine
+/// lives in `<name without leading underscores>.c` (with or without its inner
+/// underscores: `__set_vma_name` is `setvmaname.c`), searched along the chain
+/// and then in every subdirectory; and the routines `subdir`'s Makefiles list
+/// (`routines`, `sysdep_routines`, `aux`), whose file defines it at the start
+/// of a line (GNU style puts a definition's name in column 0).
 pub fn find_glibc_file(
     tree: &Path,
     sysdeps: &[String],
-    fallback_dir: &str,
+    subdir: &str,
     name: &str,
 ) -> Option<String> {
     let stem = name.trim_start_matches('_');
     if stem.is_empty() {
         return None;
     }
-    // `__set_vma_name` lives in `setvmaname.c`: try the name with and without
-    // its inner underscores.
-    let mut files = vec![format!("{stem}.c")];
+    let mut stems = vec![stem.to_owned()];
     if stem.contains('_') {
-        files.push(format!("{}.c", stem.replace('_', "")));
-    }
-    for file in &files {
-        for dir in sysdeps {
-            let rel = format!("{dir}/{file}");
-            if tree.join(&rel).is_file() {
-                return Some(rel);
-            }
-        }
+        stems.push(stem.replace('_', ""));
     }
     let mut subdirs: Vec<String> = std::fs::read_dir(tree)
         .ok()?
@@ -155,33 +150,83 @@ pub fn find_glibc_file(
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     subdirs.sort();
-    for file in &files {
-        for dir in &subdirs {
-            let rel = format!("{dir}/{file}");
+    for st in &stems {
+        for dir in sysdeps.iter().chain(&subdirs) {
+            let rel = format!("{dir}/{st}.c");
             if tree.join(&rel).is_file() {
                 return Some(rel);
             }
         }
     }
     let pattern = regex::Regex::new(&format!(r"(?m)^{}\s*\(", regex::escape(name))).ok()?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(tree.join(fallback_dir))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "c")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("tst-"))
-        })
-        .collect();
-    files.sort();
-    files.into_iter().find_map(|p| {
-        let text = std::fs::read_to_string(&p).ok()?;
-        let file = p.file_name()?.to_string_lossy().into_owned();
-        pattern
-            .is_match(&text)
-            .then(|| format!("{fallback_dir}/{file}"))
+    routines(tree, sysdeps, subdir).into_iter().find_map(|r| {
+        let rel = sysdeps
+            .iter()
+            .map(|d| format!("{d}/{r}.c"))
+            .chain([format!("{subdir}/{r}.c")])
+            .find(|rel| tree.join(rel).is_file())?;
+        let text = std::fs::read_to_string(tree.join(&rel)).ok()?;
+        pattern.is_match(&text).then_some(rel)
     })
+}
+
+/// The routines glibc's build compiles for `subdir`: `routines`, `aux` and
+/// `sysdep_routines` of `<subdir>/Makefile`, plus those the sysdeps
+/// directories' Makefiles add inside `ifeq ($(subdir),<subdir>)`.
+pub fn routines(tree: &Path, sysdeps: &[String], subdir: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut scan = |path: &Path, always: bool| {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        let text = text.replace("\\\n", " ");
+        // A stack of "does this conditional block apply to our subdir".
+        let mut applies: Vec<bool> = Vec::new();
+        let wanted = [
+            format!("ifeq ($(subdir),{subdir})"),
+            format!("ifeq ($(subdir), {subdir})"),
+        ];
+        for line in text.lines() {
+            let l = line.trim();
+            if l.starts_with("ifeq")
+                || l.starts_with("ifneq")
+                || l.starts_with("ifdef")
+                || l.starts_with("ifndef")
+            {
+                applies.push(wanted.iter().any(|w| l.starts_with(w.as_str())));
+                continue;
+            }
+            if l.starts_with("endif") {
+                applies.pop();
+                continue;
+            }
+            let here = always || applies.iter().any(|a| *a);
+            if !here {
+                continue;
+            }
+            for var in ["routines", "sysdep_routines", "aux"] {
+                if let Some(rest) = l.strip_prefix(var) {
+                    let rest = rest.trim_start();
+                    if let Some(words) = rest
+                        .strip_prefix("+=")
+                        .or_else(|| rest.strip_prefix(":="))
+                        .or_else(|| rest.strip_prefix('='))
+                    {
+                        for w in words.split_whitespace() {
+                            if !w.contains('$') && !out.iter().any(|o| o == w) {
+                                out.push(w.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    scan(&tree.join(subdir).join("Makefile"), true);
+    for d in sysdeps {
+        scan(&tree.join(d).join("Makefile"), false);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -245,16 +290,28 @@ mod tests {
         for (p, text) in [
             (
                 "sysdeps/unix/sysv/linux/setvmaname.c",
-                "void\n__setvmaname (void) {}\n",
+                "void\n__set_vma_name (void) {}\n",
             ),
             ("misc/setvmaname.c", ""),
             ("misc/Makefile", ""),
-            ("malloc/Makefile", ""),
             (
                 "malloc/morecore.c",
                 "void *\n__default_morecore (long i)\n{}\n",
             ),
             ("malloc/tst-x.c", "int\n__only_in_test (void)\n{}\n"),
+            (
+                "malloc/Makefile",
+                "routines = malloc morecore \\\n  tst-y\n",
+            ),
+            (
+                "sysdeps/unix/sysv/linux/Makefile",
+                "ifeq ($(subdir),misc)\nsysdep_routines += other\nendif\n\
+                 ifeq ($(subdir),malloc)\nsysdep_routines += malloc-hugepages\nendif\n",
+            ),
+            (
+                "sysdeps/unix/sysv/linux/malloc-hugepages.c",
+                "int\n__malloc_thp_mode (void)\n{}\n",
+            ),
         ] {
             std::fs::create_dir_all(t.join(p).parent().unwrap()).unwrap();
             std::fs::write(t.join(p), text).unwrap();
@@ -264,15 +321,22 @@ mod tests {
             "sysdeps/generic".to_string(),
         ];
         let find = |n| find_glibc_file(t, &chain, "malloc", n);
-        assert_eq!(
-            find("__setvmaname").as_deref(),
-            Some("sysdeps/unix/sysv/linux/setvmaname.c")
-        );
+        let linux = Some("sysdeps/unix/sysv/linux/setvmaname.c");
+        assert_eq!(find("__setvmaname").as_deref(), linux);
+        assert_eq!(find("__set_vma_name").as_deref(), linux);
         assert_eq!(
             find("__default_morecore").as_deref(),
             Some("malloc/morecore.c")
         );
+        assert_eq!(
+            find("__malloc_thp_mode").as_deref(),
+            Some("sysdeps/unix/sysv/linux/malloc-hugepages.c")
+        );
         assert_eq!(find("__only_in_test"), None);
         assert_eq!(find("__nowhere"), None);
+        assert_eq!(
+            routines(t, &chain, "malloc"),
+            ["malloc", "morecore", "tst-y", "malloc-hugepages"]
+        );
     }
 }

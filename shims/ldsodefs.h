@@ -1,0 +1,39 @@
+/* Replaces glibc's ldsodefs.h (the dynamic linker's global state) with
+   the little malloc reads: the page size (GLRO), the THP segment-loading
+   state (GL, 2.44 on), and, in ptmalloc_init up to 2.33, the namespace of
+   this libc.  Declares the stubs in stubs/rtld.c.  */
+#ifndef _LDSODEFS_H
+#define _LDSODEFS_H 1
+
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#define GLRO(name) _##name
+#define _dl_pagesize ((size_t) getpagesize ())
+
+/* rtld sets the THP state only for GLIBC_TUNABLES=glibc.elf.thp=1 (not
+   emulated: the host's ld.so loads the program); by default it stays
+   thp_mode_unknown and page size 0, and malloc asks the kernel itself.  */
+#define HAVE_THP 1
+#define GL(name) _##name
+#define _dl_thp_mode 0
+#define _dl_elf_thp_pagesize 0
+
+/* ld.so's link_map, reduced to the one member malloc reads.  */
+struct link_map
+{
+  Lmid_t l_ns;
+};
+extern int _dl_addr (const void *address, Dl_info *info,
+		     struct link_map **mapp, const void **symbolp)
+  attribute_hidden;
+
+struct dl_open_hook;
+extern struct dl_open_hook *_dl_open_hook attribute_hidden;
+
+/* True if this libc is the one of the initial namespace (libc-internal.h
+   declares it too from 2.33 on).  */
+extern _Bool __libc_initial attribute_hidden;
+
+#endif

@@ -416,6 +416,7 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     let stub_files = list_stubs(&roots.project)?;
     let exports_wanted = versions_file(&roots.tree)?;
 
+    let glibc_files = rules::GlibcFiles::new(&roots.tree, &chain, "malloc");
     let mut iterations = 0;
     let (facts, stub_facts) = loop {
         iterations += 1;
@@ -463,7 +464,7 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
             .iter()
             .flat_map(|(p, f)| f.defined.iter().map(move |n| (n.clone(), p.clone())))
             .collect();
-        let glibc_file = |n: &str| rules::find_glibc_file(&roots.tree, &chain, "malloc", n);
+        let glibc_file = |n: &str| glibc_files.find(n);
         let rule_facts = Facts {
             defined: &defined,
             stubs: &stubs_index,

@@ -119,55 +119,84 @@ pub fn decide(name: &str, f: &Facts) -> Decision {
 /// alias such as `malloc` for `__libc_malloc` comes to be defined.
 pub const ALIAS_MACROS: &[&str] = &["strong_alias", "weak_alias"];
 
-/// Finds the glibc source file that defines `name`, the way glibc's build
-/// would compile it: a routine `r` of a subdirectory is the first `r.c` along
-/// the sysdeps chain, else `<subdir>/r.c`.
-///
-/// Two ways to name the routine, in order: glibc's convention that a routine
-/// lives in `<name without leading underscores>.c` (with or without its inner
-/// underscores: `__set_vma_name` is `setvmaname.c`), searched along the chain
-/// and then in every subdirectory; and the routines `subdir`'s Makefiles list
-/// (`routines`, `sysdep_routines`, `aux`), whose file defines it at the start
-/// of a line (GNU style puts a definition's name in column 0).
-pub fn find_glibc_file(
-    tree: &Path,
-    sysdeps: &[String],
-    subdir: &str,
-    name: &str,
-) -> Option<String> {
-    let stem = name.trim_start_matches('_');
-    if stem.is_empty() {
-        return None;
-    }
-    let mut stems = vec![stem.to_owned()];
-    if stem.contains('_') {
-        stems.push(stem.replace('_', ""));
-    }
-    let mut subdirs: Vec<String> = std::fs::read_dir(tree)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Makefile").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    subdirs.sort();
-    for st in &stems {
-        for dir in sysdeps.iter().chain(&subdirs) {
-            let rel = format!("{dir}/{st}.c");
-            if tree.join(&rel).is_file() {
-                return Some(rel);
+/// Where glibc's build would find the definition of a symbol: every
+/// subdirectory's routines (`subdir` first), each resolved to its source file
+/// the way the build does (the first `r.c` along the sysdeps chain, else
+/// `<subdir>/r.c`).
+pub struct GlibcFiles {
+    tree: PathBuf,
+    sysdeps: Vec<String>,
+    subdirs: Vec<String>,
+    /// (routine file) in search order, computed once.
+    routine_files: Vec<String>,
+}
+
+impl GlibcFiles {
+    /// Indexes the routines of every subdirectory, `first` (e.g. `malloc`) first.
+    pub fn new(tree: &Path, sysdeps: &[String], first: &str) -> GlibcFiles {
+        let mut subdirs: Vec<String> = std::fs::read_dir(tree)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().join("Makefile").is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        subdirs.sort();
+        let order = std::iter::once(first.to_owned())
+            .chain(subdirs.iter().filter(|s| *s != first).cloned());
+        let mut routine_files = Vec::new();
+        for sub in order {
+            for r in routines(tree, sysdeps, &sub) {
+                let found = sysdeps
+                    .iter()
+                    .map(|d| format!("{d}/{r}.c"))
+                    .chain([format!("{sub}/{r}.c")])
+                    .find(|rel| tree.join(rel).is_file());
+                if let Some(rel) = found {
+                    if !routine_files.contains(&rel) {
+                        routine_files.push(rel);
+                    }
+                }
             }
         }
+        GlibcFiles {
+            tree: tree.to_owned(),
+            sysdeps: sysdeps.to_vec(),
+            subdirs,
+            routine_files,
+        }
     }
-    let pattern = regex::Regex::new(&format!(r"(?m)^{}\s*\(", regex::escape(name))).ok()?;
-    routines(tree, sysdeps, subdir).into_iter().find_map(|r| {
-        let rel = sysdeps
-            .iter()
-            .map(|d| format!("{d}/{r}.c"))
-            .chain([format!("{subdir}/{r}.c")])
-            .find(|rel| tree.join(rel).is_file())?;
-        let text = std::fs::read_to_string(tree.join(&rel)).ok()?;
-        pattern.is_match(&text).then_some(rel)
-    })
+
+    /// The file that defines `name`. Two ways to name it, in order: glibc's
+    /// convention that a routine lives in `<name without leading
+    /// underscores>.c` (with or without inner underscores: `__set_vma_name` is
+    /// `setvmaname.c`), along the chain and then in every subdirectory; then
+    /// the routine file that defines it at the start of a line (GNU style puts
+    /// a definition's name in column 0).
+    pub fn find(&self, name: &str) -> Option<String> {
+        let stem = name.trim_start_matches('_');
+        if stem.is_empty() {
+            return None;
+        }
+        let mut stems = vec![stem.to_owned()];
+        if stem.contains('_') {
+            stems.push(stem.replace('_', ""));
+        }
+        for st in &stems {
+            for dir in self.sysdeps.iter().chain(&self.subdirs) {
+                let rel = format!("{dir}/{st}.c");
+                if self.tree.join(&rel).is_file() {
+                    return Some(rel);
+                }
+            }
+        }
+        let pattern = regex::Regex::new(&format!(r"(?m)^{}\s*\(", regex::escape(name))).ok()?;
+        self.routine_files.iter().find_map(|rel| {
+            let text = std::fs::read_to_string(self.tree.join(rel)).ok()?;
+            pattern.is_match(&text).then(|| rel.clone())
+        })
+    }
 }
 
 /// The routines glibc's build compiles for `subdir`: `routines`, `aux` and
@@ -306,7 +335,7 @@ mod tests {
             (
                 "sysdeps/unix/sysv/linux/Makefile",
                 "ifeq ($(subdir),misc)\nsysdep_routines += other\nendif\n\
-                 ifeq ($(subdir),malloc)\nsysdep_routines += malloc-hugepages\nendif\n",
+                 ifeq ($(subdir),misc)\nsysdep_routines += malloc-hugepages\nendif\n",
             ),
             (
                 "sysdeps/unix/sysv/linux/malloc-hugepages.c",
@@ -320,7 +349,8 @@ mod tests {
             "sysdeps/unix/sysv/linux".to_string(),
             "sysdeps/generic".to_string(),
         ];
-        let find = |n| find_glibc_file(t, &chain, "malloc", n);
+        let files = GlibcFiles::new(t, &chain, "malloc");
+        let find = |n| files.find(n);
         let linux = Some("sysdeps/unix/sysv/linux/setvmaname.c");
         assert_eq!(find("__setvmaname").as_deref(), linux);
         assert_eq!(find("__set_vma_name").as_deref(), linux);
@@ -336,7 +366,7 @@ mod tests {
         assert_eq!(find("__nowhere"), None);
         assert_eq!(
             routines(t, &chain, "malloc"),
-            ["malloc", "morecore", "tst-y", "malloc-hugepages"]
+            ["malloc", "morecore", "tst-y"]
         );
     }
 }

@@ -71,9 +71,12 @@ pub fn options() -> Options {
     }
 }
 
+/// One resolution per version, computed by whichever test asks first.
+type Slot = Arc<OnceLock<Arc<Manifest>>>;
+
 /// Resolves a version once per test binary and shares the manifest.
 pub fn resolved(version: &str) -> Arc<Manifest> {
-    static DONE: OnceLock<Mutex<HashMap<String, Arc<OnceLock<Arc<Manifest>>>>>> = OnceLock::new();
+    static DONE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
     let cell = DONE
         .get_or_init(Default::default)
         .lock()

@@ -70,7 +70,8 @@ pub struct Manifest {
     pub exports: Vec<Export>,
     /// Allocator features detected in the source.
     pub features: BTreeMap<String, bool>,
-    /// The tunables of this version that the allocator reads, from `elf/dl-tunables.list`.
+    /// The version's tunables table, from its `elf/dl-tunables.list` (the build
+    /// generates [`TUNABLES_HEADER`] from it).
     pub tunables: Vec<Tunable>,
 }
 

@@ -144,9 +144,6 @@ struct TuFacts {
     macro_defs: BTreeSet<String>,
     /// struct name -> field names, for glibc-defined structs.
     structs: BTreeMap<String, BTreeSet<String>>,
-    /// Tunables named by TUNABLE_GET / TUNABLE_GET_FULL: (namespace or "", name) and full names.
-    tunable_refs: BTreeSet<String>,
-    tunable_namespace: Option<String>,
 }
 
 /// The parse configuration for one iteration.
@@ -259,12 +256,7 @@ fn parse_tu(
                 });
             }
             Kind::MacroDefinition if is_ours(&c) && !c.is_macro_builtin() => {
-                let name = c.spelling();
-                if name == "TUNABLE_NAMESPACE" {
-                    let toks = tu.tokens(&c);
-                    f.tunable_namespace = toks.get(1).cloned();
-                }
-                f.macro_defs.insert(name);
+                f.macro_defs.insert(c.spelling());
             }
             Kind::MacroExpansion if is_ours(&c) => {
                 let name = c.spelling();
@@ -281,15 +273,6 @@ fn parse_tu(
                     let toks = tu.tokens(&c);
                     if let Some(alias) = toks.get(4) {
                         f.defined.insert(alias.clone());
-                    }
-                } else if name == "TUNABLE_GET" {
-                    if let Some(t) = tu.tokens(&c).get(2) {
-                        f.tunable_refs.insert(format!(".{t}"));
-                    }
-                } else if name == "TUNABLE_GET_FULL" {
-                    let toks = tu.tokens(&c);
-                    if let (Some(a), Some(b), Some(n)) = (toks.get(2), toks.get(4), toks.get(6)) {
-                        f.tunable_refs.insert(format!("{a}.{b}.{n}"));
                     }
                 }
             }
@@ -782,30 +765,9 @@ fn finish(
         })
         .collect();
 
-    // Tunables: the namespace arena.c reads plus fully named ones.
-    let mut refs = BTreeSet::new();
-    for f in facts.values() {
-        for r in &f.tunable_refs {
-            match (r.strip_prefix('.'), &f.tunable_namespace) {
-                (Some(short), Some(ns)) => {
-                    refs.insert(format!("glibc.{ns}.{short}"));
-                }
-                (Some(_), None) => {}
-                (None, _) => {
-                    refs.insert(r.clone());
-                }
-            }
-        }
-    }
-    let namespaces: BTreeSet<String> = facts
-        .values()
-        .filter_map(|f| f.tunable_namespace.clone())
-        .map(|ns| format!("glibc.{ns}."))
-        .collect();
-    let tunables: Vec<Tunable> = all_tunables
-        .into_iter()
-        .filter(|t| refs.contains(&t.name) || namespaces.iter().any(|ns| t.name.starts_with(ns)))
-        .collect();
+    // The whole table: the build generates the same header the parse saw, and
+    // GLIBC_TUNABLES handling must know every name the version accepts.
+    let tunables = all_tunables;
 
     let features = detect_features(&facts, &tunables);
     let _ = opts;

@@ -1,12 +1,18 @@
 /* Replaces glibc's ldsodefs.h (the dynamic linker's global state) with
    the little malloc reads: the page size (GLRO), the THP segment-loading
-   state (GL, 2.44 on), and, in ptmalloc_init up to 2.33, the namespace of
-   this libc.  Declares the stubs in stubs/rtld.c.  */
+   state (GL, 2.44 on), and whether this libc is the one of the initial
+   namespace (_dl_addr and l_ns in 2.31, __libc_initial later).  Declares
+   the stubs in stubs/rtld.c.  Includes what glibc's does that its users
+   rely on (setvmaname.c: atomic.h, through libc-lock.h).  */
 #ifndef _LDSODEFS_H
 #define _LDSODEFS_H 1
 
 #include <dlfcn.h>
+#include <libc-lock.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define GLRO(name) _##name
@@ -32,8 +38,7 @@ extern int _dl_addr (const void *address, Dl_info *info,
 struct dl_open_hook;
 extern struct dl_open_hook *_dl_open_hook attribute_hidden;
 
-/* True if this libc is the one of the initial namespace (libc-internal.h
-   declares it too from 2.33 on).  */
+/* The version's libc-internal.h declares it too, where it has it.  */
 extern _Bool __libc_initial attribute_hidden;
 
 #endif

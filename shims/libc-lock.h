@@ -6,8 +6,8 @@
 #ifndef _LIBC_LOCK_H
 #define _LIBC_LOCK_H 1
 
-#define FUTEX_WAIT_PRIVATE 128	/* linux/futex.h clashes with nptl's headers.  */
-#define FUTEX_WAKE_PRIVATE 129
+#include <atomic.h>		/* As glibc's, through lowlevellock.h.  */
+#include <linux/futex.h>
 #include <malloc-standalone-entry.h>
 #include <sysdep.h>
 

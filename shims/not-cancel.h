@@ -1,8 +1,8 @@
 /* Replaces glibc's sysdeps/unix/sysv/linux/not-cancel.h: the
-   non-cancellable I/O that malloc's hugepage probes and tcache key use.
-   glibc's are private libc functions or inline syscalls; ours call
-   syscall(2), which is not a cancellation point.  The _nostatus variants
-   leave errno alone, the others set it, as glibc's do.  */
+   non-cancellable calls malloc makes to read /proc and /sys and to seed
+   its tcache key.  glibc's are private libc functions or inline syscalls;
+   ours call syscall(2), which is not a cancellation point.  The _nostatus
+   variants leave errno alone, the others set it, as glibc's do.  */
 #ifndef NOT_CANCEL_H
 #define NOT_CANCEL_H
 
@@ -34,12 +34,6 @@ __pread64_nocancel (int fd, void *buf, size_t len, off_t offset)
   return syscall (SYS_pread64, fd, buf, len, offset);
 }
 
-static inline ssize_t
-__write_nocancel (int fd, const void *buf, size_t len)
-{
-  return syscall (SYS_write, fd, buf, len);
-}
-
 static inline int
 __close_nocancel (int fd)
 {
@@ -57,7 +51,6 @@ __getrandom_nocancel (void *buf, size_t len, unsigned int flags)
 {
   return syscall (SYS_getrandom, buf, len, flags);
 }
-#define __getrandom_nocancel_direct __getrandom_nocancel
 
 static inline ssize_t
 __getrandom_nocancel_nostatus_direct (void *buf, size_t len,

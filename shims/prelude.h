@@ -9,9 +9,10 @@
 
 #define _GNU_SOURCE 1
 #define HAVE_TUNABLES 1
-#define TOP_NAMESPACE glibc		/* Makeconfig: -DTOP_NAMESPACE=glibc.  */
+#define HAVE_64B_ATOMICS 1
+#define TOP_NAMESPACE glibc		/* Makeconfig.  */
 #ifndef USE_TCACHE
-# define USE_TCACHE 1			/* malloc/Makefile, tcache enabled.  */
+# define USE_TCACHE 1			/* malloc/Makefile.  */
 #endif
 
 /* We are libc.so: IS_IN (libc) holds, every other module test fails.  */

@@ -413,6 +413,12 @@ impl Cursor {
         unsafe { clang_isCursorDefinition(self.x) != 0 }
     }
 
+    /// Whether the declaration is spelled `extern`.
+    pub fn is_extern(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { clang_Cursor_getStorageClass(self.x) == CX_SC_Extern }
+    }
+
     /// The linkage of a declaration.
     pub fn linkage(&self) -> Linkage {
         // SAFETY: plain query.

@@ -142,12 +142,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(d) => Cache::new(d.clone()),
         None => Cache::default_location()?,
     };
-    let project = match &cli.project {
-        Some(p) => p.clone(),
-        None => find_project()?,
+    // Only commands that parse or verify need the project's shims and stubs.
+    let project = || match &cli.project {
+        Some(p) => Ok(p.clone()),
+        None => find_project(),
     };
     match cli.command {
-        Command::Resolve(args) => cmd_resolve(args, &cache, &project),
+        Command::Resolve(args) => cmd_resolve(args, &cache, &project()?),
         Command::Fetch(a) => {
             let opts = FetchOptions {
                 debian: !a.no_debian,
@@ -167,7 +168,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let [s] = sources.as_slice() else {
                 bail!("verify takes exactly one source");
             };
-            let bad = resolver::verify::verify(&m, &s.root, &project)?;
+            let bad = resolver::verify::verify(&m, &s.root, &project()?)?;
             if bad.is_empty() {
                 println!(
                     "{}: all {} pinned files match {}",
@@ -198,7 +199,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let [s] = sources.as_slice() else {
                 bail!("graph takes exactly one source");
             };
-            let r = resolve::resolve(&info(s), &options(&project, max_iters))?;
+            let r = resolve::resolve(&info(s), &options(&project()?, max_iters))?;
             let dot = r.graph.to_dot();
             match out {
                 Some(p) => manifest::write_atomic(&p, dot.as_bytes())?,
@@ -360,7 +361,7 @@ fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {
                             manifest::write_atomic(&dot, r.graph.to_dot().as_bytes())?;
                         }
                         let (n, e) = r.graph.size();
-                        bar.println(format!(
+                        say(&bar, format!(
                             "glibc {}: converged in {} iteration(s), {} files pinned, {n} graph nodes, {e} edges, {:.2} s",
                             s.version,
                             r.iterations,
@@ -409,6 +410,16 @@ fn list_manifests(dir: &Path) -> Result<Vec<Manifest>> {
         }
     }
     Ok(out)
+}
+
+/// Prints a line above the progress bar, or plainly when the bar is hidden
+/// (stderr is not a terminal), so logs keep the per-version summary.
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 /// A progress bar on stderr when it is a terminal (hidden otherwise).

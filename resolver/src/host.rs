@@ -1,9 +1,11 @@
-//! What the host's own C library really exports.
+//! What linking against the host's own C library really provides.
 //!
 //! A symbol mapping such as `__mmap -> mmap` is only sound if the host libc
 //! exports `mmap` under a public (non-`GLIBC_PRIVATE`, default) version;
-//! being declared in a header is not enough. This reads the dynamic symbol
-//! table and the version definitions of the host's `libc.so.6`.
+//! being declared in a header is not enough. `-lc` is the linker script
+//! `libc.so`, a GROUP of `libc.so.6`, `libc_nonshared.a` (which holds e.g.
+//! `pthread_atfork`) and the dynamic loader; this reads the public dynamic
+//! exports of the shared members and the global definitions of the archive.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -35,16 +37,19 @@ pub struct HostLibc {
     pub public: BTreeSet<String>,
 }
 
+/// Where `-lc` is found: the development linker script, else the library.
 const CANDIDATES: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/libc.so",
+    "/usr/lib64/libc.so",
+    "/usr/lib/libc.so",
     "/lib/x86_64-linux-gnu/libc.so.6",
     "/usr/lib/x86_64-linux-gnu/libc.so.6",
     "/lib64/libc.so.6",
-    "/usr/lib64/libc.so.6",
-    "/usr/lib/libc.so.6",
 ];
 
 impl HostLibc {
-    /// Finds and reads the host libc (`MALLOC_STANDALONE_HOST_LIBC` overrides the search).
+    /// Finds and reads what `-lc` links (`MALLOC_STANDALONE_HOST_LIBC`
+    /// overrides the search with a linker script or a shared library).
     pub fn detect() -> Result<HostLibc, HostError> {
         if let Some(p) = std::env::var_os("MALLOC_STANDALONE_HOST_LIBC") {
             return HostLibc::read(Path::new(&p));
@@ -57,8 +62,45 @@ impl HostLibc {
         HostLibc::read(found)
     }
 
-    /// Reads the public exports of the libc at `path`.
+    /// Reads `path`: a linker script (every member of its GROUP), a shared
+    /// library (its public exports) or an archive (its global definitions).
     pub fn read(path: &Path) -> Result<HostLibc, HostError> {
+        let data = std::fs::read(path).map_err(|source| HostError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut public = BTreeSet::new();
+        if data.starts_with(b"\x7fELF") {
+            public = HostLibc::read_shared(path)?.public;
+        } else if data.starts_with(b"!<arch>") {
+            read_archive(path, &data, &mut public)?;
+        } else {
+            // A linker script: GROUP ( a b AS_NEEDED ( c ) )
+            let text = String::from_utf8_lossy(&data);
+            let members: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("/*") && !l.trim_start().starts_with('*'))
+                .flat_map(|l| l.split(|c: char| c.is_whitespace() || c == '(' || c == ')'))
+                .filter(|w| w.starts_with('/'))
+                .collect();
+            if members.is_empty() {
+                return Err(HostError::Parse {
+                    path: path.to_owned(),
+                    message: "neither ELF, an archive, nor a linker script with a GROUP".into(),
+                });
+            }
+            for m in members {
+                public.extend(HostLibc::read(Path::new(m))?.public);
+            }
+        }
+        Ok(HostLibc {
+            path: path.to_owned(),
+            public,
+        })
+    }
+
+    /// Reads the public exports of the shared library at `path`.
+    fn read_shared(path: &Path) -> Result<HostLibc, HostError> {
         let data = std::fs::read(path).map_err(|source| HostError::Read {
             path: path.to_owned(),
             source,
@@ -101,10 +143,37 @@ impl HostLibc {
         })
     }
 
-    /// Whether `name` is a public export.
+    /// Whether linking with `-lc` provides `name`.
     pub fn exports(&self, name: &str) -> bool {
         self.public.contains(name)
     }
+}
+
+/// Global definitions of every object in a static archive.
+fn read_archive(path: &Path, data: &[u8], out: &mut BTreeSet<String>) -> Result<(), HostError> {
+    use object::{Object, ObjectSymbol};
+    let perr = |e: object::Error| HostError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let archive = object::read::archive::ArchiveFile::parse(data).map_err(perr)?;
+    for member in archive.members() {
+        let member = member.map_err(perr)?;
+        let Ok(bytes) = member.data(data) else {
+            continue;
+        };
+        let Ok(obj) = object::File::parse(bytes) else {
+            continue;
+        };
+        for sym in obj.symbols() {
+            if sym.is_global() && sym.is_definition() {
+                if let Ok(n) = sym.name() {
+                    out.insert(n.to_owned());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,7 +183,8 @@ mod tests {
     #[test]
     fn host_libc_exports_public_but_not_private_symbols() {
         let h = HostLibc::detect().expect("host libc");
-        for n in ["mmap", "sbrk", "getrandom", "malloc"] {
+        // pthread_atfork comes from libc_nonshared.a, not libc.so.6.
+        for n in ["mmap", "sbrk", "getrandom", "malloc", "pthread_atfork"] {
             assert!(h.exports(n), "{n} should be public");
         }
         // GLIBC_PRIVATE and hidden symbols are not public.

@@ -70,8 +70,8 @@ pub struct Manifest {
     pub exports: Vec<Export>,
     /// Allocator features detected in the source.
     pub features: BTreeMap<String, bool>,
-    /// The version's tunables table, from its `elf/dl-tunables.list` (the build
-    /// generates [`TUNABLES_HEADER`] from it).
+    /// The tunables of the namespaces the allocator reads, from the version's
+    /// `elf/dl-tunables.list` (the build generates [`TUNABLES_HEADER`] from them).
     pub tunables: Vec<Tunable>,
 }
 

@@ -17,7 +17,7 @@ use crate::manifest::{
     self, Export, Flags, IncludeDir, Manifest, Origin, PinnedFile, Provider, Symbol,
     TranslationUnit, Tunable,
 };
-use crate::rules::{self, Decision, Facts, Roots};
+use crate::rules::{self, Decision, Facts, Need, Roots};
 use crate::sysdeps::{self, Target};
 
 /// The file the build generates from the manifest's tunables (see
@@ -142,6 +142,12 @@ struct TuFacts {
     macros: BTreeSet<(PathBuf, String, PathBuf)>,
     /// Macros defined in glibc or shim files.
     macro_defs: BTreeSet<String>,
+    /// Symbols only defined as compatibility symbols (`compat_symbol`): old
+    /// binaries may bind them, new programs cannot link them.
+    compat: BTreeSet<String>,
+    /// Tunable namespaces read: `glibc.<TUNABLE_NAMESPACE>` and the
+    /// `top.namespace` of every `TUNABLE_GET_FULL`.
+    tunable_namespaces: BTreeSet<String>,
     /// struct name -> field names, for glibc-defined structs.
     structs: BTreeMap<String, BTreeSet<String>>,
 }
@@ -149,11 +155,12 @@ struct TuFacts {
 /// The parse configuration for one iteration.
 struct ParseConfig {
     args: Vec<String>,
+    /// The directory of generated headers.
+    gen: PathBuf,
 }
 
 fn parse_args(
-    opts: &Options,
-    root: &Path,
+    roots: &Roots,
     sysdeps: &[String],
     gen: &Path,
     defines: &BTreeMap<String, String>,
@@ -162,14 +169,15 @@ fn parse_args(
     let mut a: Vec<String> = vec!["-x".into(), "c".into(), "-ferror-limit=0".into()];
     a.extend(CFLAGS.iter().filter(|f| **f != "-g").map(|s| s.to_string()));
     a.push("-include".into());
-    a.push(opts.project.join("shims/prelude.h").display().to_string());
+    a.push(roots.project.join("shims/prelude.h").display().to_string());
     a.push("-I".into());
-    a.push(opts.project.join("shims").display().to_string());
+    a.push(roots.project.join("shims").display().to_string());
     a.push("-I".into());
     a.push(gen.display().to_string());
     for (k, v) in defines {
         a.push(format!("-D{k}={v}"));
     }
+    let root = &roots.tree;
     a.push("-idirafter".into());
     a.push(root.join("include").display().to_string());
     for d in sysdeps {
@@ -218,25 +226,38 @@ fn parse_tu(
             if let Some(name) = quoted(&d.message) {
                 f.undeclared.push((file, line, name));
             }
+        } else if d.message.starts_with("use of unknown builtin") {
+            // A GCC builtin libclang does not know (e.g. 2.42's
+            // `__builtin_add_overflow_p`): the compiler that builds is GCC,
+            // and it is no symbol anyone must provide.
         } else if d.severity >= Severity::Error {
             f.errors
                 .push(format!("{}:{}: error: {}", file.display(), line, d.message));
         }
     }
-    let is_ours = |c: &Cursor| -> bool { !c.in_system_header() };
+    // Where a cursor is spelled decides whose it is: glibc's tree, our
+    // project (shims, stubs, the generated header) or the host. (libclang's
+    // "system header" will not do: -idirafter makes glibc's headers system
+    // headers too.)
+    let ours_path = |p: &Path| {
+        p.starts_with(&roots.tree) || p.starts_with(&roots.project) || p.starts_with(&cfg.gen)
+    };
+    let is_ours = |c: &Cursor| -> bool { c.location().file.is_some_and(|p| ours_path(&p)) };
     let root = tu.cursor();
     root.visit(|c, _| {
         match c.kind() {
             Kind::FunctionDecl | Kind::VarDecl => {
                 let name = c.spelling();
-                if c.in_system_header() {
+                if !is_ours(&c) {
                     f.host_decls.insert(name);
                     return Walk::Continue;
                 }
                 if c.location().file.as_deref() == Some(malloc_h.as_path()) {
                     f.public_decls.insert(name.clone());
                 }
-                if c.is_definition() {
+                // `int x;` at file scope is a (tentative) definition too.
+                let tentative = c.kind() == Kind::VarDecl && !c.is_extern();
+                if c.is_definition() || tentative {
                     if c.kind() == Kind::FunctionDecl {
                         f.functions.insert(name.clone());
                     }
@@ -256,14 +277,20 @@ fn parse_tu(
                 });
             }
             Kind::MacroDefinition if is_ours(&c) && !c.is_macro_builtin() => {
-                f.macro_defs.insert(c.spelling());
+                let name = c.spelling();
+                if name == "TUNABLE_NAMESPACE" {
+                    if let Some(ns) = tu.tokens(&c).get(1) {
+                        f.tunable_namespaces.insert(format!("glibc.{ns}"));
+                    }
+                }
+                f.macro_defs.insert(name);
             }
             Kind::MacroExpansion if is_ours(&c) => {
                 let name = c.spelling();
                 let file = c.location().file.unwrap_or_default();
                 if let Some(def) = c.referenced() {
                     if let Some(def_file) = def.location().file {
-                        if !def.in_system_header() {
+                        if ours_path(&def_file) {
                             f.macros.insert((file.clone(), name.clone(), def_file));
                         }
                     }
@@ -273,6 +300,20 @@ fn parse_tu(
                     let toks = tu.tokens(&c);
                     if let Some(alias) = toks.get(4) {
                         f.defined.insert(alias.clone());
+                    }
+                } else if name == "compat_symbol" {
+                    // compat_symbol (lib, local, symbol, version)
+                    if let Some(sym) = macro_args(&tu.tokens(&c)).get(2) {
+                        f.compat.insert(sym.clone());
+                    }
+                } else if name.starts_with("TUNABLE_GET") {
+                    // TUNABLE_GET_FULL (top, ns, id, ...) and the five-argument
+                    // TUNABLE_GET (top, ns, id, type, cb) name their namespace.
+                    let args = macro_args(&tu.tokens(&c));
+                    if name == "TUNABLE_GET_FULL" || (name == "TUNABLE_GET" && args.len() == 5) {
+                        if let [top, ns, ..] = args.as_slice() {
+                            f.tunable_namespaces.insert(format!("{top}.{ns}"));
+                        }
                     }
                 }
             }
@@ -284,6 +325,39 @@ fn parse_tu(
     let defined = f.defined.clone();
     f.needs.retain(|(_, n)| !defined.contains(n));
     Ok(f)
+}
+
+/// The arguments of a function-like macro expansion from its tokens
+/// (`NAME ( a , b c , d )` gives `["a", "b c", "d"]`).
+fn macro_args(toks: &[String]) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    let mut depth = 0;
+    for t in toks.iter().skip(1) {
+        match t.as_str() {
+            "(" => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    args.push(cur.join(" "));
+                    break;
+                }
+            }
+            "," if depth == 1 => {
+                args.push(cur.join(" "));
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(t);
+    }
+    args
 }
 
 /// Collects the external symbols referenced in a definition's body or
@@ -318,17 +392,22 @@ fn collect_refs(tu: &ClangTu, def: &Cursor, referrer: &str, out: &mut BTreeSet<(
 /// Records `c` if it refers to an external function or variable that this
 /// TU declares (in a file, with more than its bare name: compiler builtins and
 /// implicit declarations have no spelled declaration) but does not define.
+/// Weak references are optional by definition (`-z defs` accepts them
+/// undefined), so they are not needs.
 fn note_ref(tu: &ClangTu, c: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
     if c.kind() != Kind::DeclRefExpr {
         return;
     }
     let Some(r) = c.referenced() else { return };
-    if matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl)
+    if !(matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl)
         && r.linkage() == Linkage::External
         && r.definition().is_none()
-        && r.location().file.is_some()
-        && tu.tokens(&r).len() > 1
+        && r.location().file.is_some())
     {
+        return;
+    }
+    let toks = tu.tokens(&r);
+    if toks.len() > 1 && !toks.iter().any(|t| t == "weak") {
         out.insert((referrer.to_owned(), r.spelling()));
     }
 }
@@ -384,12 +463,11 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         Ok(text) => crate::tunables::parse(&text, "elf/dl-tunables.list")?,
         Err(_) => Vec::new(),
     };
+    // The generated tunables header is part of the loop's state: it holds the
+    // tunables of the namespaces the allocator reads, which the first round
+    // finds out; the build regenerates the same text from the manifest.
     let gen_dir = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
-    // The parse sees the tunables header generated from every tunable; the
-    // manifest keeps those the allocator reads, and the build regenerates it.
-    let header = manifest::tunables_header(&all_tunables);
-    std::fs::write(gen_dir.path().join(manifest::TUNABLES_HEADER), header)
-        .map_err(io(gen_dir.path()))?;
+    let mut tunables: Vec<Tunable> = Vec::new();
 
     let index = Index::new()?;
     let mut defines: BTreeMap<String, String> = BTreeMap::new();
@@ -403,8 +481,11 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     let mut iterations = 0;
     let (facts, stub_facts) = loop {
         iterations += 1;
+        let header = gen_dir.path().join(manifest::TUNABLES_HEADER);
+        std::fs::write(&header, manifest::tunables_header(&tunables)).map_err(io(&header))?;
         let cfg = ParseConfig {
-            args: parse_args(opts, &roots.tree, &chain, gen_dir.path(), &defines),
+            args: parse_args(&roots, &chain, gen_dir.path(), &defines),
+            gen: gen_dir.path().to_owned(),
         };
         let mut facts: BTreeMap<String, TuFacts> = BTreeMap::new();
         for tu in &tus {
@@ -476,9 +557,26 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
                 .filter(|n| exports_wanted.contains_key(n)),
         );
 
+        let undeclared: BTreeSet<&String> = facts
+            .values()
+            .flat_map(|f| f.undeclared.iter().map(|(_, _, n)| n))
+            .collect();
+        let api: BTreeSet<String> = facts
+            .values()
+            .flat_map(|f| f.public_decls.iter())
+            .filter(|n| exports_wanted.contains_key(*n))
+            .cloned()
+            .collect();
         let mut added = Vec::new();
         for name in &needed {
-            match rules::decide(name, &rule_facts) {
+            let need = if api.contains(name) {
+                Need::Api
+            } else if undeclared.contains(name) {
+                Need::Undeclared
+            } else {
+                Need::Use
+            };
+            match rules::decide(name, need, &rule_facts) {
                 Decision::Stub(file) => {
                     push_tu(&mut tus, TranslationUnit::Stub { path: file }, &mut added)
                 }
@@ -503,6 +601,29 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
                 );
             }
         }
+        let namespaces: BTreeSet<&String> = tus
+            .iter()
+            .filter(|t| matches!(t, TranslationUnit::Glibc { .. }))
+            .filter_map(|t| facts.get(t.path()))
+            .flat_map(|f| &f.tunable_namespaces)
+            .collect();
+        let wanted: Vec<Tunable> = all_tunables
+            .iter()
+            .filter(|t| {
+                namespaces
+                    .iter()
+                    .any(|ns| t.name.starts_with(&format!("{ns}.")))
+            })
+            .cloned()
+            .collect();
+        if wanted != tunables {
+            added.push(format!(
+                "{} ({} tunables)",
+                manifest::TUNABLES_HEADER,
+                wanted.len()
+            ));
+            tunables = wanted;
+        }
         if added.is_empty() {
             break (facts, stub_facts);
         }
@@ -522,7 +643,7 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         &roots,
         &host,
         chain,
-        all_tunables,
+        tunables,
         defines,
         tus,
         facts,
@@ -565,7 +686,7 @@ fn finish(
     roots: &Roots,
     host: &crate::host::HostLibc,
     chain: Vec<String>,
-    all_tunables: Vec<Tunable>,
+    tunables: Vec<Tunable>,
     defines: BTreeMap<String, String>,
     tus: Vec<TranslationUnit>,
     facts: BTreeMap<String, TuFacts>,
@@ -626,10 +747,6 @@ fn finish(
         .values()
         .flat_map(|f| f.defined.iter().cloned())
         .collect();
-    let host_decls: BTreeSet<String> = facts
-        .values()
-        .flat_map(|f| f.host_decls.iter().cloned())
-        .collect();
     let mut symbols: BTreeMap<String, Provider> = BTreeMap::new();
     let definer = |name: &str| -> Option<&TranslationUnit> {
         tus.iter().find(|t| facts[t.path()].defined.contains(name))
@@ -664,7 +781,7 @@ fn finish(
                     TranslationUnit::Glibc { path } => Provider::Glibc { file: path.clone() },
                 },
             );
-        } else if host.exports(name) && host_decls.contains(name) {
+        } else if host.exports(name) {
             symbols.insert(name.clone(), Provider::Host);
         } else {
             let node = graph.node(Node::Symbol { name: name.clone() });
@@ -673,6 +790,21 @@ fn finish(
                  does not export it or a public alias, no glibc file defines it)\n  why: {}",
                 graph.why(node).join("\n      ")
             ));
+        }
+    }
+    // The version's public API must be defined by the build itself.
+    for f in facts.values() {
+        for n in f
+            .public_decls
+            .iter()
+            .filter(|n| exports_wanted.contains_key(*n))
+        {
+            if !defined.contains(n) {
+                problems.push(format!(
+                    "`{n}` is public API of this version (malloc/Versions, malloc/malloc.h) but \
+                     no glibc file or stub in the build defines it"
+                ));
+            }
         }
     }
     for (name, to) in &defines {
@@ -755,21 +887,19 @@ fn finish(
         path: String::new(),
     });
 
-    // Exports: the version's public names that the build defines.
+    // Exports: the version's public names that the build defines, except
+    // compatibility-only symbols (no program built for this version can link them).
+    let compat: BTreeSet<&String> = facts.values().flat_map(|f| &f.compat).collect();
     let exports: Vec<Export> = exports_wanted
         .iter()
-        .filter(|(n, _)| defined.contains(*n))
+        .filter(|(n, _)| defined.contains(*n) && !compat.contains(n))
         .map(|(n, v)| Export {
             name: n.clone(),
             since: v.clone(),
         })
         .collect();
 
-    // The whole table: the build generates the same header the parse saw, and
-    // GLIBC_TUNABLES handling must know every name the version accepts.
-    let tunables = all_tunables;
-
-    let features = detect_features(&facts, &tunables);
+    let features = detect_features(&facts, &exports, &tunables);
     let _ = opts;
 
     let manifest = Manifest {
@@ -810,6 +940,7 @@ fn finish(
 /// Allocator features, read off the parsed source rather than a version table.
 fn detect_features(
     facts: &BTreeMap<String, TuFacts>,
+    exports: &[Export],
     tunables: &[Tunable],
 ) -> BTreeMap<String, bool> {
     let any = |p: &dyn Fn(&TuFacts) -> bool| facts.values().any(p);
@@ -830,8 +961,10 @@ fn detect_features(
         any(&|f| f.macro_defs.contains("PROTECT_PTR")),
     );
     m.insert("fastbins".into(), field("malloc_state", "fastbinsY"));
-    m.insert("hooks".into(), defined("__malloc_hook"));
-    m.insert("morecore".into(), defined("__morecore"));
+    // Public hooks: exported, not merely kept as compatibility symbols.
+    let exported = |n: &str| exports.iter().any(|e| e.name == n);
+    m.insert("hooks".into(), exported("__malloc_hook"));
+    m.insert("morecore".into(), exported("__morecore"));
     m.insert("eager_init".into(), defined("__ptmalloc_init"));
     m.insert("mallinfo2".into(), defined("mallinfo2"));
     m.insert("free_sized".into(), defined("free_sized"));
@@ -846,6 +979,21 @@ fn detect_features(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macro_arguments() {
+        let t = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            macro_args(&t(
+                "TUNABLE_GET ( glibc , mem , decorate_maps , int32_t , NULL )"
+            )),
+            ["glibc", "mem", "decorate_maps", "int32_t", "NULL"]
+        );
+        assert_eq!(
+            macro_args(&t("F ( a ( b , c ) , d )")),
+            ["a ( b , c )", "d"]
+        );
+    }
 
     #[test]
     fn quoted_names() {

@@ -92,22 +92,37 @@ pub fn public_candidates(name: &str) -> Vec<String> {
     out
 }
 
+/// Why the allocator needs a symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// It uses a declared function or variable it does not define.
+    Use,
+    /// It uses a name with no declaration in scope: only a mapping to a public
+    /// name that a host header declares can repair that.
+    Undeclared,
+    /// It is the version's public allocator API: it must come from glibc's
+    /// own files (never the host's allocator, never a mapping).
+    Api,
+}
+
 /// Decides who provides `name`. Order matters: what the build already has,
 /// then our stubs (they replace glibc internals on purpose), then the host
-/// (exact name, then a public alias), then a glibc source file.
-pub fn decide(name: &str, f: &Facts) -> Decision {
+/// (its exact name, then a public alias), then a glibc source file.
+pub fn decide(name: &str, need: Need, f: &Facts) -> Decision {
     if f.defined.contains(name) {
         return Decision::Defined;
     }
     if let Some(stub) = f.stubs.get(name) {
         return Decision::Stub(stub.clone());
     }
-    let usable = |n: &str| f.host_exports.contains(n) && f.host_decls.contains(n);
-    if usable(name) {
+    if need == Need::Use && f.host_exports.contains(name) {
         return Decision::Host;
     }
-    if let Some(to) = public_candidates(name).into_iter().find(|c| usable(c)) {
-        return Decision::Mapped(to);
+    let usable = |n: &str| f.host_exports.contains(n) && f.host_decls.contains(n);
+    if need != Need::Api {
+        if let Some(to) = public_candidates(name).into_iter().find(|c| usable(c)) {
+            return Decision::Mapped(to);
+        }
     }
     if let Some(file) = (f.glibc_file)(name) {
         return Decision::Glibc(file);
@@ -266,7 +281,7 @@ mod tests {
         xs.iter().map(|s| s.to_string()).collect()
     }
 
-    fn check(name: &str, expect: Decision) {
+    fn check(name: &str, need: Need, expect: Decision) {
         let defined = set(&["__libc_malloc"]);
         let stubs: BTreeMap<String, String> =
             [("__libc_message".to_string(), "stubs/fatal.c".to_string())].into();
@@ -278,7 +293,11 @@ mod tests {
             "get_nprocs",
         ]);
         let host_decls = set(&["mmap", "sbrk", "__libc_single_threaded", "get_nprocs"]);
-        let glibc = |n: &str| (n == "__default_morecore").then(|| "malloc/morecore.c".to_string());
+        let glibc = |n: &str| match n {
+            "__default_morecore" => Some("malloc/morecore.c".to_string()),
+            "reallocarray" => Some("malloc/reallocarray.c".to_string()),
+            _ => None,
+        };
         let f = Facts {
             defined: &defined,
             stubs: &stubs,
@@ -286,23 +305,42 @@ mod tests {
             host_decls: &host_decls,
             glibc_file: &glibc,
         };
-        assert_eq!(decide(name, &f), expect, "{name}");
+        assert_eq!(decide(name, need, &f), expect, "{name}");
     }
 
     #[test]
     fn rules_in_order() {
-        check("__libc_malloc", Decision::Defined);
-        check("__libc_message", Decision::Stub("stubs/fatal.c".into()));
-        check("__libc_single_threaded", Decision::Host);
-        check("__mmap", Decision::Mapped("mmap".into()));
-        // Exported but not declared by a host header: use the declared public name.
-        check("__sbrk", Decision::Mapped("sbrk".into()));
-        check("__get_nprocs", Decision::Mapped("get_nprocs".into()));
+        use Need::*;
+        check("__libc_malloc", Use, Decision::Defined);
+        check(
+            "__libc_message",
+            Use,
+            Decision::Stub("stubs/fatal.c".into()),
+        );
+        check("__libc_single_threaded", Use, Decision::Host);
+        check("__mmap", Undeclared, Decision::Mapped("mmap".into()));
+        // Exported, and declared by the allocator's own headers: the host's symbol.
+        check("__sbrk", Use, Decision::Host);
+        // Exported but used undeclared: only the declared public name helps.
+        check("__sbrk", Undeclared, Decision::Mapped("sbrk".into()));
+        check(
+            "__get_nprocs",
+            Undeclared,
+            Decision::Mapped("get_nprocs".into()),
+        );
         check(
             "__default_morecore",
+            Use,
             Decision::Glibc("malloc/morecore.c".into()),
         );
-        check("__libc_nothing", Decision::Unresolved);
+        check("__libc_nothing", Use, Decision::Unresolved);
+        // The public API never comes from the host, even though it exports it.
+        check(
+            "reallocarray",
+            Api,
+            Decision::Glibc("malloc/reallocarray.c".into()),
+        );
+        check("mmap", Api, Decision::Unresolved);
     }
 
     #[test]

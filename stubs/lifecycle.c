@@ -1,0 +1,96 @@
+/* Stands in for what libc does for malloc around it:
+   - at startup, rtld sets __libc_enable_secure and, from 2.42 on,
+     __libc_early_init calls __ptmalloc_init (earlier versions initialise
+     lazily inside malloc);
+   - fork (posix/fork.c) takes malloc's locks after the atfork prepare
+     handlers and releases them before the parent and child handlers,
+     when the process is multi-threaded;
+   - a thread's exit (nptl start_thread -> __libc_thread_freeres) returns
+     its tcache and detaches its arena, after all TSD destructors.
+   All of it starts from __malloc_standalone_first_entry, which each
+   thread reaches on its first entry into the allocator (see
+   shims/malloc-standalone-entry.h), and from a constructor.  */
+#include <limits.h>
+#include <malloc/malloc-internal.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/auxv.h>
+#include <sys/single_threaded.h>
+#include <unistd.h>
+
+int __libc_enable_secure;
+__thread bool __malloc_standalone_thread_entered;
+
+/* Defined by malloc.c from 2.42 on; a null weak reference before.  */
+extern void __ptmalloc_init (void) __attribute__ ((weak)) attribute_hidden;
+
+static pthread_key_t thread_exit_key;
+static bool thread_exit_key_created;
+static bool fork_locked;
+
+static void
+fork_prepare (void)
+{
+  /* posix/fork.c locks malloc only if the process is multi-threaded.  */
+  fork_locked = !__libc_single_threaded;
+  if (fork_locked)
+    __malloc_fork_lock_parent ();
+}
+
+static void
+fork_parent (void)
+{
+  if (fork_locked)
+    __malloc_fork_unlock_parent ();
+}
+
+static void
+fork_child (void)
+{
+  if (fork_locked)
+    __malloc_fork_unlock_child ();
+}
+
+/* The key's value counts the destructor rounds left.  Re-arming it until
+   the last round lets other keys' destructors, which may still free
+   memory, run before the thread's malloc state goes away, as in glibc.  */
+static void
+thread_exit (void *rounds_left)
+{
+  uintptr_t left = (uintptr_t) rounds_left;
+  if (left > 1
+      && pthread_setspecific (thread_exit_key, (void *) (left - 1)) == 0)
+    return;
+  __malloc_arena_thread_freeres ();
+}
+
+static void
+process_init (void)
+{
+  __libc_enable_secure = getauxval (AT_SECURE) != 0;
+  if (__ptmalloc_init != NULL)
+    __ptmalloc_init ();
+  thread_exit_key_created
+    = pthread_key_create (&thread_exit_key, thread_exit) == 0;
+  /* As early as possible: prepare handlers run in reverse order of
+     registration, and malloc's locks must be taken after the others.  */
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+}
+
+void
+__malloc_standalone_first_entry (void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  __malloc_standalone_thread_entered = true;
+  pthread_once (&once, process_init);
+  /* A low key (created early) keeps this free of allocations.  */
+  if (thread_exit_key_created)
+    pthread_setspecific (thread_exit_key,
+			 (void *) (uintptr_t) PTHREAD_DESTRUCTOR_ITERATIONS);
+}
+
+__attribute__ ((constructor)) static void
+initialize_at_startup (void)
+{
+  malloc_standalone_enter ();
+}

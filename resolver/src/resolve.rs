@@ -136,8 +136,8 @@ struct TuFacts {
     missing: Vec<(PathBuf, u32, String)>,
     /// Identifiers used without a declaration (implicit or undeclared): (file, line, name).
     undeclared: Vec<(PathBuf, u32, String)>,
-    /// Other errors, rendered.
-    errors: Vec<String>,
+    /// Other errors: (file, line, message).
+    errors: Vec<(PathBuf, u32, String)>,
     /// Macro expansions of project/glibc macros: (file, macro, defining file).
     macros: BTreeSet<(PathBuf, String, PathBuf)>,
     /// Macros defined in glibc or shim files.
@@ -231,8 +231,7 @@ fn parse_tu(
             // `__builtin_add_overflow_p`): the compiler that builds is GCC,
             // and it is no symbol anyone must provide.
         } else if d.severity >= Severity::Error {
-            f.errors
-                .push(format!("{}:{}: error: {}", file.display(), line, d.message));
+            f.errors.push((file, line, d.message.clone()));
         }
     }
     // Where a cursor is spelled decides whose it is: glibc's tree, our
@@ -739,7 +738,17 @@ fn finish(
                 graph.why(b).join("\n      ")
             ));
         }
-        problems.extend(f.errors.iter().cloned());
+        // Other errors, with the include chain of the first error in each file.
+        let mut seen_files = BTreeSet::new();
+        for (file, line, msg) in &f.errors {
+            let (class, shown) = roots.classify(file);
+            let mut p = format!("{shown}:{line}: error: {msg}");
+            if seen_files.insert(file.clone()) {
+                let n = graph.node(Node::File { path: shown, class });
+                p.push_str(&format!("\n  why: {}", graph.why(n).join("\n      ")));
+            }
+            problems.push(p);
+        }
     }
 
     // Every needed symbol's provider.
@@ -751,11 +760,18 @@ fn finish(
     let definer = |name: &str| -> Option<&TranslationUnit> {
         tus.iter().find(|t| facts[t.path()].defined.contains(name))
     };
-    let mut needed: BTreeSet<(String, String)> = BTreeSet::new();
+    // name -> places it is used without a declaration (empty: declared).
+    let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in facts.values() {
-        needed.extend(f.needs.iter().map(|(_, n)| (n.clone(), String::new())));
+        for (_, n) in &f.needs {
+            needed.entry(n.clone()).or_default();
+        }
         for (file, line, n) in &f.undeclared {
-            needed.insert((n.clone(), format!("{}:{line}", roots.classify(file).1)));
+            let at = format!("{}:{line}", roots.classify(file).1);
+            let places = needed.entry(n.clone()).or_default();
+            if !places.contains(&at) {
+                places.push(at);
+            }
         }
     }
     for (name, undeclared_at) in &needed {
@@ -766,9 +782,13 @@ fn finish(
             symbols.insert(name.clone(), Provider::Mapped { to: to.clone() });
             continue;
         }
-        if !undeclared_at.is_empty() {
+        if let Some(first) = undeclared_at.first() {
+            let more = match undeclared_at.len() {
+                1 => String::new(),
+                n => format!(" (and {} more places)", n - 1),
+            };
             problems.push(format!(
-                "`{name}` is used at {undeclared_at} without a declaration; declare it in a shim \
+                "`{name}` is used at {first}{more} without a declaration; declare it in a shim \
                  header (and define it in a stub if libc normally provides it)"
             ));
             continue;

@@ -413,6 +413,28 @@ impl Cursor {
         unsafe { clang_isCursorDefinition(self.x) != 0 }
     }
 
+    /// The declaration as clang prints it back, attributes included
+    /// (e.g. `extern void f() __attribute__((weak))`).
+    pub fn pretty(&self) -> String {
+        // SAFETY: the policy is disposed after use; the CXString by `take`.
+        unsafe {
+            let policy = clang_getCursorPrintingPolicy(self.x);
+            let s = take(clang_getCursorPrettyPrinted(self.x, policy));
+            clang_PrintingPolicy_dispose(policy);
+            s
+        }
+    }
+
+    /// Whether the cursor's extent starts where its name is: true of
+    /// declarations clang made up (builtins, implicit function declarations),
+    /// whose only "source" is the name at a use; a written declaration starts
+    /// with its type or storage class before the name.
+    pub fn starts_at_its_name(&self) -> bool {
+        // SAFETY: plain queries on live cursor data.
+        let start = unsafe { location_of(clang_getRangeStart(clang_getCursorExtent(self.x))) };
+        start == self.location()
+    }
+
     /// Whether the declaration is spelled `extern`.
     pub fn is_extern(&self) -> bool {
         // SAFETY: plain query.

@@ -21,6 +21,8 @@ pub enum FileClass {
     Shim,
     /// One of our C sources supplying what libc normally supplies.
     Stub,
+    /// A header the build generates from the manifest (the tunables list).
+    Generated,
     /// A header of the host's C library or compiler.
     Host,
     /// Included but found nowhere.
@@ -33,6 +35,7 @@ impl FileClass {
             FileClass::Verbatim => "verbatim",
             FileClass::Shim => "shim",
             FileClass::Stub => "stub",
+            FileClass::Generated => "generated",
             FileClass::Host => "host",
             FileClass::Missing => "missing",
         }
@@ -197,6 +200,7 @@ impl Graph {
                         FileClass::Verbatim => "black",
                         FileClass::Shim => "blue",
                         FileClass::Stub => "darkgreen",
+                        FileClass::Generated => "purple",
                         FileClass::Host => "gray",
                         FileClass::Missing => "red",
                     },

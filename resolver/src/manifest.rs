@@ -133,9 +133,9 @@ pub enum IncludeDir {
     Glibc { path: String },
 }
 
-/// How one external symbol is satisfied.
+/// How one external symbol is satisfied. (No `deny_unknown_fields`: serde
+/// cannot combine it with the flattened, tagged provider.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Symbol {
     pub name: String,
     #[serde(flatten)]

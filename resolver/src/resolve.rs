@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::clang::{
-    self, Cursor, Index, Kind, Linkage, Severity, TranslationUnit as ClangTu, Walk,
-};
+use crate::clang::{self, Cursor, Index, Kind, Linkage, Severity, Walk};
 use crate::graph::{Edge, FileClass, Graph, Node};
 use crate::manifest::{
     self, Export, Flags, IncludeDir, Manifest, Origin, PinnedFile, Provider, Symbol,
@@ -242,6 +240,10 @@ fn parse_tu(
         p.starts_with(&roots.tree) || p.starts_with(&roots.project) || p.starts_with(&cfg.gen)
     };
     let is_ours = |c: &Cursor| -> bool { c.location().file.is_some_and(|p| ours_path(&p)) };
+    // Every reference between definitions (referrer, referenced, external
+    // and undefined here?), and the definitions the compiler must keep.
+    let mut refs: BTreeSet<(String, String, bool)> = BTreeSet::new();
+    let mut roots: BTreeSet<String> = BTreeSet::new();
     let root = tu.cursor();
     root.visit(|c, _| {
         match c.kind() {
@@ -260,10 +262,19 @@ fn parse_tu(
                     if c.kind() == Kind::FunctionDecl {
                         f.functions.insert(name.clone());
                     }
+                    // What the compiler keeps: external definitions, and
+                    // constructors and destructors, whatever their linkage.
+                    let pretty = c.pretty();
+                    if c.linkage() == Linkage::External
+                        || pretty.contains("__attribute__((constructor")
+                        || pretty.contains("__attribute__((destructor")
+                    {
+                        roots.insert(name.clone());
+                    }
                     if c.linkage() == Linkage::External {
                         f.defined.insert(name.clone());
                     }
-                    collect_refs(&tu, &c, &name, &mut f.needs);
+                    collect_refs(&c, &name, &mut refs);
                 }
             }
             Kind::StructDecl if is_ours(&c) && c.is_definition() => {
@@ -320,9 +331,27 @@ fn parse_tu(
         }
         Walk::Continue
     });
-    // Needs that this TU satisfies itself are not needs.
-    let defined = f.defined.clone();
-    f.needs.retain(|(_, n)| !defined.contains(n));
+    // A static function nobody live calls is dropped by the compiler, and so
+    // are its references: glibc relies on that for link-time assertions such
+    // as `__libc_mtag_link_error`, called only from static inlines that only
+    // dead code calls. Needs are the undefined references of live code.
+    let mut live: BTreeSet<&String> = roots.iter().collect();
+    let mut queue: Vec<&String> = roots.iter().collect();
+    while let Some(n) = queue.pop() {
+        for (from, to, _) in refs.range((n.clone(), String::new(), false)..) {
+            if from != n {
+                break;
+            }
+            if live.insert(to) {
+                queue.push(to);
+            }
+        }
+    }
+    for (from, to, undefined) in &refs {
+        if *undefined && live.contains(from) && !f.defined.contains(to) {
+            f.needs.insert((from.clone(), to.clone()));
+        }
+    }
     Ok(f)
 }
 
@@ -359,15 +388,15 @@ fn macro_args(toks: &[String]) -> Vec<String> {
     args
 }
 
-/// Collects the external symbols referenced in a definition's body or
-/// initialiser. Branches whose condition is a compile-time constant are
+/// Collects the functions and variables referenced in a definition's body
+/// or initialiser. Branches whose condition is a compile-time constant are
 /// followed only where they lead, as the compiler does: glibc relies on that
 /// for link-time assertions such as `__atomic_link_error`, which it declares
 /// and calls in dead branches but defines nowhere.
-fn collect_refs(tu: &ClangTu, def: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
+fn collect_refs(def: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String, bool)>) {
     def.visit(|c, _| match c.kind() {
         Kind::DeclRefExpr => {
-            note_ref(tu, &c, referrer, out);
+            note_ref(&c, referrer, out);
             Walk::Recurse
         }
         Kind::IfStmt | Kind::ConditionalOperator => {
@@ -376,8 +405,8 @@ fn collect_refs(tu: &ClangTu, def: &Cursor, referrer: &str, out: &mut BTreeSet<(
                 Some(v) => {
                     let taken = if v != 0 { kids.get(1) } else { kids.get(2) };
                     if let Some(t) = taken {
-                        note_ref(tu, t, referrer, out);
-                        collect_refs(tu, t, referrer, out);
+                        note_ref(t, referrer, out);
+                        collect_refs(t, referrer, out);
                     }
                     Walk::Continue
                 }
@@ -388,27 +417,32 @@ fn collect_refs(tu: &ClangTu, def: &Cursor, referrer: &str, out: &mut BTreeSet<(
     });
 }
 
-/// Records `c` if it refers to an external function or variable that this
-/// TU declares (in a file, with more than its bare name: compiler builtins and
-/// implicit declarations have no spelled declaration) but does not define.
-/// Weak references are optional by definition (`-z defs` accepts them
-/// undefined), so they are not needs.
-fn note_ref(tu: &ClangTu, c: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String)>) {
+/// Records a reference `c` from `referrer` to a function or variable, and
+/// whether it is external and undefined in this TU (a candidate need).
+/// Declarations clang made up (compiler builtins, anything `__builtin_`,
+/// implicit declarations, which diagnostics report anyway) are not needs;
+/// nor are weak references, optional by definition (`-z defs` accepts them
+/// undefined).
+fn note_ref(c: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String, bool)>) {
     if c.kind() != Kind::DeclRefExpr {
         return;
     }
     let Some(r) = c.referenced() else { return };
-    if !(matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl)
-        && r.linkage() == Linkage::External
-        && r.definition().is_none()
-        && r.location().file.is_some())
-    {
+    // Locals and parameters have no linkage and cannot be needs.
+    if !matches!(r.kind(), Kind::FunctionDecl | Kind::VarDecl) || r.linkage() == Linkage::None {
         return;
     }
-    let toks = tu.tokens(&r);
-    if toks.len() > 1 && !toks.iter().any(|t| t == "weak") {
-        out.insert((referrer.to_owned(), r.spelling()));
+    let name = r.spelling();
+    let undefined = r.linkage() == Linkage::External
+        && r.definition().is_none()
+        && r.location().file.is_some()
+        && !name.starts_with("__builtin_")
+        && !r.starts_at_its_name()
+        && !r.pretty().contains("__attribute__((weak))");
+    if r.linkage() == Linkage::External && !undefined && r.definition().is_none() {
+        return;
     }
+    out.insert((referrer.to_owned(), name, undefined));
 }
 
 fn sha256_file(path: &Path) -> Result<String, ResolveError> {
@@ -454,7 +488,7 @@ fn versions_file(root: &Path) -> Result<BTreeMap<String, String>, ResolveError> 
 pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveError> {
     clang::load()?;
     let host = crate::host::HostLibc::detect()?;
-    let roots = Roots::new(&src.root, &opts.project).map_err(io(&src.root))?;
+    let mut roots = Roots::new(&src.root, &opts.project).map_err(io(&src.root))?;
     let chain = sysdeps::chain(&roots.tree, &opts.target);
 
     let tl_path = roots.tree.join("elf/dl-tunables.list");
@@ -466,6 +500,7 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     // tunables of the namespaces the allocator reads, which the first round
     // finds out; the build regenerates the same text from the manifest.
     let gen_dir = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
+    roots.generated = Some(gen_dir.path().canonicalize().map_err(io(gen_dir.path()))?);
     let mut tunables: Vec<Tunable> = Vec::new();
 
     let index = Index::new()?;
@@ -483,8 +518,13 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         let header = gen_dir.path().join(manifest::TUNABLES_HEADER);
         std::fs::write(&header, manifest::tunables_header(&tunables)).map_err(io(&header))?;
         let cfg = ParseConfig {
-            args: parse_args(&roots, &chain, gen_dir.path(), &defines),
-            gen: gen_dir.path().to_owned(),
+            args: parse_args(
+                &roots,
+                &chain,
+                &roots.generated.clone().unwrap_or_default(),
+                &defines,
+            ),
+            gen: roots.generated.clone().unwrap_or_default(),
         };
         let mut facts: BTreeMap<String, TuFacts> = BTreeMap::new();
         for tu in &tus {

@@ -16,6 +16,9 @@ pub struct Roots {
     pub tree: PathBuf,
     /// The project root (holding `shims/` and `stubs/`).
     pub project: PathBuf,
+    /// Where the resolver writes the headers the build generates, shown as
+    /// `gen/` (the build's own directory for them).
+    pub generated: Option<PathBuf>,
 }
 
 impl Roots {
@@ -24,6 +27,7 @@ impl Roots {
         Ok(Roots {
             tree: tree.canonicalize()?,
             project: project.canonicalize()?,
+            generated: None,
         })
     }
 
@@ -42,6 +46,16 @@ impl Roots {
         }
         if let Ok(rel) = path.strip_prefix(&self.tree) {
             return (FileClass::Verbatim, rel.to_string_lossy().into_owned());
+        }
+        if let Some(rel) = self
+            .generated
+            .as_ref()
+            .and_then(|g| path.strip_prefix(g).ok())
+        {
+            return (
+                FileClass::Generated,
+                format!("gen/{}", rel.to_string_lossy()),
+            );
         }
         (FileClass::Host, path.to_string_lossy().into_owned())
     }

@@ -4,8 +4,10 @@
 //! The pipeline runs in one direction:
 //! source ([`source`], [`fetch`]) -> include chain ([`sysdeps`]) -> libclang
 //! ([`clang`]) -> dependency graph ([`graph`]) classified by [`rules`] ->
-//! convergence loop ([`resolve`]) -> [`manifest`].
+//! convergence loop ([`resolve`]) -> [`manifest`] -> [`build`] (a C compiler,
+//! no libclang).
 
+pub mod build;
 pub mod clang;
 pub mod fetch;
 pub mod graph;

@@ -3,7 +3,8 @@
 //! `cargo xtask bench resolve` measures how long resolving each pinned glibc
 //! version takes (sources already in the cache), one at a time and all at
 //! once on every core, and writes the results with the machine and date to
-//! `bench/results/resolve.md`.
+//! `bench/results/resolve.md`; `cargo xtask bench build` does the same for
+//! building (cold and no-op) into `bench/results/build.md`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use resolver::build::{build, BuildOptions};
 use resolver::fetch::{self, FetchOptions};
 use resolver::manifest::{self, Manifest};
 use resolver::resolve::{self, Options, SourceInfo};
@@ -41,6 +43,13 @@ enum Bench {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Build time per pinned version: cold (empty build directory) and
+    /// no-op (nothing changed), then all versions cold at once.
+    Build {
+        /// Rounds per version (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 fn project() -> PathBuf {
@@ -55,6 +64,9 @@ fn main() -> Result<()> {
         Cmd::Bench {
             which: Bench::Resolve { rounds },
         } => bench_resolve(rounds),
+        Cmd::Bench {
+            which: Bench::Build { rounds },
+        } => bench_build(rounds),
     }
 }
 
@@ -139,12 +151,7 @@ fn bench_resolve(rounds: usize) -> Result<()> {
     let parallel = t.elapsed();
 
     let machine = machine();
-    let date = std::process::Command::new("date")
-        .arg("-u")
-        .arg("+%Y-%m-%d %H:%M UTC")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
+    let date = date();
     let mut md = format!(
         "# Resolve time\n\nCommand: `cargo xtask bench resolve --rounds {rounds}` (sources already cached; \
          libclang {}).\n\nMachine: {machine}. Date: {date}.\n\n\
@@ -169,6 +176,121 @@ fn bench_resolve(rounds: usize) -> Result<()> {
     print!("{md}");
     println!("{}", out.display());
     Ok(())
+}
+
+fn bench_build(rounds: usize) -> Result<()> {
+    let cache = Cache::default_location()?;
+    let manifests = pinned()?;
+    let mut rows = Vec::new();
+    let mut pairs = Vec::new();
+    for m in &manifests {
+        let src = source_info(m, &cache)?;
+        let (mut cold, mut noop) = (Vec::new(), Vec::new());
+        for _ in 0..rounds.max(1) {
+            let out = tempfile_dir()?;
+            let opts = BuildOptions::new(out.clone(), false);
+            let t = Instant::now();
+            build(m, &src.root, &project(), &opts)?;
+            cold.push(t.elapsed());
+            let t = Instant::now();
+            let again = build(m, &src.root, &project(), &opts)?;
+            noop.push(t.elapsed());
+            if again.compiled != 0 || again.linked {
+                bail!("glibc {}: a no-op rebuild did work", m.version);
+            }
+            std::fs::remove_dir_all(&out)?;
+        }
+        eprintln!(
+            "glibc {}: cold {:.3} s",
+            m.version,
+            median(cold.clone()).as_secs_f64()
+        );
+        rows.push((m.version.clone(), median(cold), median(noop)));
+        pairs.push((m.clone(), src));
+    }
+    // All versions from cold at once (the builder compiles each version's
+    // units in parallel too, so this is how long "build everything" takes).
+    let t = Instant::now();
+    std::thread::scope(|sc| {
+        let hs: Vec<_> = pairs
+            .iter()
+            .map(|(m, src)| {
+                sc.spawn(move || -> Result<()> {
+                    let out = tempfile_dir()?;
+                    build(
+                        m,
+                        &src.root,
+                        &project(),
+                        &BuildOptions::new(out.clone(), false),
+                    )?;
+                    std::fs::remove_dir_all(&out)?;
+                    Ok(())
+                })
+            })
+            .collect();
+        hs.into_iter().try_for_each(|h| h.join().expect("thread"))
+    })?;
+    let all = t.elapsed();
+    let mut md = format!(
+        "# Build time\n\nCommand: `cargo xtask bench build --rounds {rounds}` (sources already cached; \
+         {}).\n\nMachine: {}. Date: {}.\n\n\
+         | glibc | cold (s) | no-op (s) |\n|---|---|---|\n",
+        cc_version(),
+        machine(),
+        date()
+    );
+    for (v, cold, noop) in &rows {
+        md.push_str(&format!(
+            "| {v} | {:.3} | {:.3} |\n",
+            cold.as_secs_f64(),
+            noop.as_secs_f64()
+        ));
+    }
+    md.push_str(&format!(
+        "\nAll {} versions from cold at once: {:.3} s wall.\n\nTargets (issue 3): at most 3 s cold and 0.2 s no-op per version.\n",
+        rows.len(),
+        all.as_secs_f64()
+    ));
+    let out = project().join("bench/results/build.md");
+    manifest::write_atomic(&out, md.as_bytes())?;
+    print!("{md}");
+    println!("{}", out.display());
+    Ok(())
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir() -> Result<PathBuf> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "malloc-bench-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+fn cc_version() -> String {
+    std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+fn date() -> String {
+    std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// "<cpu model>, <n> cores, <memory>, <os>"

@@ -273,15 +273,7 @@ fn options(project: &Path, max_iters: usize) -> Options {
 }
 
 fn info(s: &GlibcSource) -> SourceInfo {
-    SourceInfo {
-        root: s.root.clone(),
-        version: s.version.clone(),
-        origin: s.origin.clone(),
-        gnu: fetch::gnu_sha256(&s.version).map(|sha| manifest::GnuRelease {
-            url: format!("{}/glibc-{}.tar.xz", fetch::GNU_BASE_URL, s.version),
-            sha256: sha.to_owned(),
-        }),
-    }
+    SourceInfo::of(s)
 }
 
 /// The project root: `--project`, else the nearest ancestor of the current

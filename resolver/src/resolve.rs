@@ -98,6 +98,22 @@ pub struct SourceInfo {
     pub gnu: Option<manifest::GnuRelease>,
 }
 
+impl SourceInfo {
+    /// What the resolver needs to know of a fetched or opened source; the
+    /// GNU release is recorded where its hash is pinned.
+    pub fn of(s: &crate::source::GlibcSource) -> SourceInfo {
+        SourceInfo {
+            root: s.root.clone(),
+            version: s.version.clone(),
+            origin: s.origin.clone(),
+            gnu: crate::fetch::gnu_sha256(&s.version).map(|sha| manifest::GnuRelease {
+                url: format!("{}/glibc-{}.tar.xz", crate::fetch::GNU_BASE_URL, s.version),
+                sha256: sha.to_owned(),
+            }),
+        }
+    }
+}
+
 /// Resolution settings.
 #[derive(Clone, Debug)]
 pub struct Options {

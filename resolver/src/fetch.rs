@@ -213,6 +213,16 @@ pub enum FetchError {
         /// Anything apt-get update complained about.
         notes: String,
     },
+    /// Debian's archive has no `libc6` of the wanted version.
+    #[error("Debian's archive has no libc6 {wanted} (libc6 is on offer as {offered}), so there is no real glibc of that version to run programs against{notes}")]
+    NoReferenceLibc {
+        /// The upstream or Debian version wanted.
+        wanted: String,
+        /// Versions of `libc6` on offer, over all suites.
+        offered: String,
+        /// Anything apt-get update complained about.
+        notes: String,
+    },
     /// A downloaded package does not have the expected layout.
     #[error("{} does not contain {what}; Debian's packaging may have changed, report this", path.display())]
     BadPackage {
@@ -894,6 +904,17 @@ struct Apt {
     update_notes: String,
 }
 
+/// A binary package downloaded from Debian's archive and checked.
+#[derive(Debug)]
+struct DownloadedDeb {
+    /// The .deb in the cache.
+    path: PathBuf,
+    /// Its path in the archive (`pool/main/...`).
+    file_name: String,
+    /// Its sha256, as the archive's index gives it.
+    sha256: String,
+}
+
 /// A version of a source package as `apt-cache showsrc` lists it.
 #[derive(Debug)]
 struct SourcePackage {
@@ -1130,8 +1151,16 @@ impl Apt {
         Ok(found)
     }
 
-    fn fetch_glibc_source(&self, version: &str, cache: &Cache) -> Result<GlibcSource, FetchError> {
-        let spec = format!("glibc-source={version}");
+    /// Downloads binary package `package` of Debian version `version` into
+    /// `<cache>/downloads/debian/` (unless a file with the archive's sha256 is
+    /// already there) and checks it against the archive's sha256.
+    fn download_deb(
+        &self,
+        package: &str,
+        version: &str,
+        cache: &Cache,
+    ) -> Result<DownloadedDeb, FetchError> {
+        let spec = format!("{package}={version}");
         let out = run(self.command("apt-cache").args(["show", &spec]))?;
         let paragraphs = parse_deb822(&String::from_utf8_lossy(&out.stdout));
         let (file_name, expected) = paragraphs
@@ -1155,14 +1184,23 @@ impl Apt {
             let got = single_file_with_suffix(tmp.path(), ".deb")?;
             verify_and_move(&got, &deb, &expected)?;
         }
-        let (tarball, tarball_sha256, root) = unpack_deb_tarball(&deb, cache)?;
+        Ok(DownloadedDeb {
+            path: deb,
+            file_name: file_name.to_string(),
+            sha256: expected,
+        })
+    }
+
+    fn fetch_glibc_source(&self, version: &str, cache: &Cache) -> Result<GlibcSource, FetchError> {
+        let deb = self.download_deb("glibc-source", version, cache)?;
+        let (tarball, tarball_sha256, root) = unpack_deb_tarball(&deb.path, cache)?;
         Ok(GlibcSource::from_root(
             root,
             Origin::Debian {
                 package: "glibc-source".to_string(),
                 version: version.to_string(),
-                file_name: file_name.to_string(),
-                sha256: expected,
+                file_name: deb.file_name,
+                sha256: deb.sha256,
                 tarball,
                 tarball_sha256,
             },
@@ -1303,28 +1341,10 @@ fn unpack_deb_tarball(deb: &Path, cache: &Cache) -> Result<(String, String, Path
             return Ok((name, sha256, root));
         }
     }
-    let file = File::open(deb).map_err(|e| SourceError::io("open", deb, e))?;
-    let mut ar = ar::Archive::new(file);
     let downloads = cache.dir("downloads/debian")?;
     let inner = regex::Regex::new(r"^(?:\./)?usr/src/glibc/(glibc-[^/]+\.tar\.(?:xz|gz|bz2))$")
         .expect("static regex");
-    while let Some(member) = ar.next_entry() {
-        let member = member.map_err(corrupt)?;
-        let member_name = String::from_utf8_lossy(member.header().identifier()).into_owned();
-        let Some(suffix) = member_name.strip_prefix("data.tar") else {
-            continue;
-        };
-        let compression = match suffix {
-            ".xz" => Compression::Xz,
-            ".gz" => Compression::Gzip,
-            ".bz2" => Compression::Bzip2,
-            "" => Compression::None,
-            other => {
-                return Err(bad(&format!(
-                    "a data.tar this tool can decompress (it has data.tar{other}; only xz, gz and bz2 are supported)"
-                )))
-            }
-        };
+    with_deb_data(deb, |compression, member| {
         let mut data = tar::Archive::new(compression.decoder(member));
         for entry in data.entries().map_err(corrupt)? {
             let mut entry = entry.map_err(corrupt)?;
@@ -1351,7 +1371,43 @@ fn unpack_deb_tarball(deb: &Path, cache: &Cache) -> Result<(String, String, Path
             write_atomically(&note, format!("{name} {sha256}\n").as_bytes())?;
             return Ok((name, sha256, unpacked.root));
         }
-        return Err(bad("usr/src/glibc/glibc-<version>.tar.xz"));
+        Err(bad("usr/src/glibc/glibc-<version>.tar.xz"))
+    })
+}
+
+/// Finds a .deb's `data.tar[.xz|.gz|.bz2]` member and hands `f` its
+/// compression and its (still compressed) bytes.
+fn with_deb_data<T>(
+    deb: &Path,
+    f: impl FnOnce(Compression, &mut dyn Read) -> Result<T, FetchError>,
+) -> Result<T, FetchError> {
+    let bad = |what: &str| FetchError::BadPackage {
+        path: deb.to_path_buf(),
+        what: what.to_string(),
+    };
+    let file = File::open(deb).map_err(|e| SourceError::io("open", deb, e))?;
+    let mut ar = ar::Archive::new(file);
+    while let Some(member) = ar.next_entry() {
+        let mut member = member.map_err(|error| SourceError::CorruptTarball {
+            path: deb.to_path_buf(),
+            error,
+        })?;
+        let member_name = String::from_utf8_lossy(member.header().identifier()).into_owned();
+        let Some(suffix) = member_name.strip_prefix("data.tar") else {
+            continue;
+        };
+        let compression = match suffix {
+            ".xz" => Compression::Xz,
+            ".gz" => Compression::Gzip,
+            ".bz2" => Compression::Bzip2,
+            "" => Compression::None,
+            other => {
+                return Err(bad(&format!(
+                    "a data.tar this tool can decompress (it has data.tar{other}; only xz, gz and bz2 are supported)"
+                )))
+            }
+        };
+        return f(compression, &mut member);
     }
     Err(bad("a data.tar member"))
 }
@@ -1372,6 +1428,177 @@ fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> io::Result<String>
     }
     to.flush()?;
     Ok(hex::encode(hasher.finalize()))
+}
+
+// ---------------------------------------------------------------- reference libcs
+
+/// Where the host's own dynamic loader and libc live (x86_64, Debian layout).
+const HOST_LD_SO: &str = "/lib64/ld-linux-x86-64.so.2";
+const HOST_LIB_DIR: &str = "/lib/x86_64-linux-gnu";
+
+/// The dynamic loader's file name on x86_64.
+const LD_SO_NAME: &str = "ld-linux-x86-64.so.2";
+
+/// A real glibc of one version, runnable on this host: programs run against
+/// it with `<ld_so> --library-path <lib_dir> <program>` (see
+/// [`ReferenceLibc::command`]). The allocator built for that version is
+/// compared with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceLibc {
+    /// Upstream version, e.g. `"2.31"`.
+    pub version: String,
+    /// The Debian version of the `libc6` package it came from (for the host's
+    /// own glibc, the installed `libc6`, when dpkg knows it).
+    pub debian_version: Option<String>,
+    /// The directory the package was unpacked into (`/` for the host's own).
+    pub root: PathBuf,
+    /// Its dynamic loader, `ld-linux-x86-64.so.2`.
+    pub ld_so: PathBuf,
+    /// The directory that holds its `libc.so.6`.
+    pub lib_dir: PathBuf,
+}
+
+impl ReferenceLibc {
+    /// Whether this is the glibc the host runs (nothing was downloaded).
+    pub fn is_host(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// A command that runs `program` on this glibc:
+    /// `<ld_so> --library-path <lib_dir> <program>`. Append the program's
+    /// arguments. The program must not need symbol versions newer than this
+    /// glibc has.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(&self.ld_so);
+        cmd.arg("--library-path").arg(&self.lib_dir).arg(program);
+        cmd
+    }
+}
+
+/// The real glibc `version` (e.g. `"2.31"`), to run programs against: the
+/// host's own when `version` is the host's glibc (and `debian_version`, if
+/// given, is the installed `libc6`); otherwise Debian's `libc6` binary
+/// package of that version (`debian_version` exactly, else the newest on
+/// offer over all suites), downloaded and checked through apt and unpacked
+/// once into `<cache>/libc6/<debian version>/`.
+pub fn reference_libc(
+    version: &str,
+    cache: &Cache,
+    debian_version: Option<&str>,
+) -> Result<ReferenceLibc, FetchError> {
+    check_version_arg(version)?;
+    if let Some(d) = debian_version {
+        if upstream_version(d) != version {
+            return Err(FetchError::VersionMismatch {
+                wanted: version.to_string(),
+                found: upstream_version(d).to_string(),
+                origin: format!("Debian version {d}"),
+            });
+        }
+    }
+    let host = host_glibc()?;
+    if host.version == version
+        && debian_version.map_or(true, |d| host.debian_version.as_deref() == Some(d))
+    {
+        return Ok(ReferenceLibc {
+            version: host.version,
+            debian_version: host.debian_version,
+            root: PathBuf::from("/"),
+            ld_so: PathBuf::from(HOST_LD_SO),
+            lib_dir: PathBuf::from(HOST_LIB_DIR),
+        });
+    }
+    // An exact version unpacked before needs no archive at all.
+    if let Some(d) = debian_version {
+        if let Ok(found) = locate_reference(version, d, &libc6_dir(cache, d)) {
+            return Ok(found);
+        }
+    }
+    let apt = Apt::prepare(cache)?;
+    let offered = apt.madison("libc6")?;
+    let chosen = offered
+        .iter()
+        .filter(|v| match debian_version {
+            Some(d) => v.as_str() == d,
+            None => upstream_version(v) == version,
+        })
+        .max_by(|a, b| compare_debian_versions(a, b))
+        .cloned();
+    let Some(debver) = chosen else {
+        let mut offered = offered;
+        offered.sort_by(|a, b| compare_debian_versions(a, b));
+        return Err(FetchError::NoReferenceLibc {
+            wanted: debian_version.unwrap_or(version).to_string(),
+            offered: if offered.is_empty() {
+                "none".to_string()
+            } else {
+                offered.join(", ")
+            },
+            notes: apt.update_notes.clone(),
+        });
+    };
+    let dest = libc6_dir(cache, &debver);
+    if let Ok(found) = locate_reference(version, &debver, &dest) {
+        return Ok(found);
+    }
+    let deb = apt.download_deb("libc6", &debver, cache)?;
+    let parent = cache.dir("libc6")?;
+    let tmp = temp_dir_in(&parent)?;
+    with_deb_data(&deb.path, |compression, member| {
+        Ok(source::unpack_stream(
+            member,
+            compression,
+            tmp.path(),
+            &deb.path,
+        )?)
+    })?;
+    // Refuse a package without a loader and libc before it gets a final name.
+    locate_reference(version, &debver, tmp.path()).map_err(|_| FetchError::BadPackage {
+        path: deb.path.clone(),
+        what: format!(
+            "{LD_SO_NAME} and libc.so.6 in lib/x86_64-linux-gnu or usr/lib/x86_64-linux-gnu"
+        ),
+    })?;
+    publish_dir(tmp, &dest)?;
+    locate_reference(version, &debver, &dest)
+}
+
+fn libc6_dir(cache: &Cache, debian_version: &str) -> PathBuf {
+    cache.root().join("libc6").join(debian_version)
+}
+
+/// The loader and libc inside an unpacked `libc6` (before the /usr merge they
+/// are in `lib/`, after it in `usr/lib/`). A loader that is a symlink must
+/// stay inside the tree: `lib64/ld-linux-x86-64.so.2` in old packages points
+/// at the absolute `/lib/...`, which is the host's.
+fn locate_reference(
+    version: &str,
+    debian_version: &str,
+    root: &Path,
+) -> Result<ReferenceLibc, FetchError> {
+    let missing = || FetchError::BadPackage {
+        path: root.to_path_buf(),
+        what: format!("{LD_SO_NAME} and libc.so.6"),
+    };
+    let root_real = root.canonicalize().map_err(|_| missing())?;
+    for lib in ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"] {
+        let lib_dir = root_real.join(lib);
+        let ld_so = lib_dir.join(LD_SO_NAME);
+        let inside = |p: &Path| {
+            p.canonicalize()
+                .is_ok_and(|real| real.starts_with(&root_real))
+        };
+        if inside(&ld_so) && inside(&lib_dir.join("libc.so.6")) {
+            return Ok(ReferenceLibc {
+                version: version.to_string(),
+                debian_version: Some(debian_version.to_string()),
+                root: root_real.clone(),
+                ld_so,
+                lib_dir,
+            });
+        }
+    }
+    Err(missing())
 }
 
 // ---------------------------------------------------------------- GNU

@@ -192,7 +192,9 @@ pub struct Flags {
     pub ldflags: Vec<String>,
 }
 
-/// One exported symbol and the glibc symbol version it first appeared in.
+/// One exported symbol and the glibc symbol version it first appeared in
+/// (its `malloc/Versions` node), or `bridge` for allocator API of the host
+/// that the version lacks, which a stub provides on top of its allocator.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Export {

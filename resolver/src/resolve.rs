@@ -52,6 +52,34 @@ pub const LDFLAGS: &[&str] = &[
     "-Wl,-z,now",
 ];
 
+/// The `since` of an export that bridges host API the version lacks.
+pub const BRIDGE: &str = "bridge";
+
+/// The functions the host's own `<malloc.h>` declares: the allocator API a
+/// program built on this host may call.
+fn host_malloc_api(index: &Index, scratch: &Path) -> Result<BTreeSet<String>, ResolveError> {
+    let probe = scratch.join("host-malloc-api.c");
+    std::fs::write(&probe, "#include <malloc.h>\n").map_err(io(&probe))?;
+    let args: Vec<String> = ["-x", "c", "-std=gnu11", "-D_GNU_SOURCE"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let tu = index.parse(&probe, &args)?;
+    let mut out = BTreeSet::new();
+    tu.cursor().visit(|c, _| {
+        if c.kind() == Kind::FunctionDecl
+            && c.location()
+                .file
+                .is_some_and(|f| f.file_name().is_some_and(|n| n == "malloc.h"))
+        {
+            out.insert(c.spelling());
+        }
+        Walk::Continue
+    });
+    let _ = std::fs::remove_file(&probe);
+    Ok(out)
+}
+
 /// Errors from resolution.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -525,7 +553,17 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         path: "malloc/malloc.c".into(),
     }];
     let stub_files = list_stubs(&roots.project)?;
-    let exports_wanted = versions_file(&roots.tree)?;
+    let mut exports_wanted = versions_file(&roots.tree)?;
+    // The host's allocator API that this version lacks (2.31 has no
+    // mallinfo2): a program calling it would reach the host's own, idle
+    // allocator, so a stub must bridge it to this version's allocator.
+    let bridges: BTreeSet<String> = host_malloc_api(&index, gen_dir.path())?
+        .into_iter()
+        .filter(|n| !exports_wanted.contains_key(n) && host.exports(n))
+        .collect();
+    for b in &bridges {
+        exports_wanted.insert(b.clone(), BRIDGE.into());
+    }
 
     let glibc_files = rules::GlibcFiles::new(&roots.tree, &chain, "malloc");
     let mut iterations = 0;
@@ -601,26 +639,20 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
                 .values()
                 .flat_map(|f| f.undeclared.iter().map(|(_, _, n)| n.clone())),
         );
-        // The public API the version's malloc.h declares must be defined too.
-        let public: BTreeSet<String> = facts
-            .values()
-            .flat_map(|f| f.public_decls.iter().cloned())
-            .collect();
-        needed.extend(
-            public
-                .into_iter()
-                .filter(|n| exports_wanted.contains_key(n)),
-        );
-
-        let undeclared: BTreeSet<&String> = facts
-            .values()
-            .flat_map(|f| f.undeclared.iter().map(|(_, _, n)| n))
-            .collect();
+        // The public API the version's malloc.h declares must be defined too,
+        // and so must the host's allocator API that the version lacks.
         let api: BTreeSet<String> = facts
             .values()
             .flat_map(|f| f.public_decls.iter())
             .filter(|n| exports_wanted.contains_key(*n))
+            .chain(&bridges)
             .cloned()
+            .collect();
+        needed.extend(api.iter().cloned());
+
+        let undeclared: BTreeSet<&String> = facts
+            .values()
+            .flat_map(|f| f.undeclared.iter().map(|(_, _, n)| n))
             .collect();
         let mut added = Vec::new();
         for name in &needed {
@@ -646,9 +678,13 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
                 Decision::Defined | Decision::Host | Decision::Unresolved => {}
             }
         }
-        // Stubs that hook into the allocator (they reference what it defines) come along.
+        // Stubs that hook into the allocator (they reference what it defines)
+        // come along, unless they would define what glibc's files already do
+        // (a bridge for API this version has).
         for (path, f) in &stub_facts {
-            if f.needs.iter().any(|(_, n)| glibc_defined.contains(n)) {
+            if f.needs.iter().any(|(_, n)| glibc_defined.contains(n))
+                && !f.defined.iter().any(|n| glibc_defined.contains(n))
+            {
                 push_tu(
                     &mut tus,
                     TranslationUnit::Stub { path: path.clone() },
@@ -868,6 +904,17 @@ fn finish(
             ));
         }
     }
+    // Every bridge must be defined by a stub.
+    for (n, since) in &exports_wanted {
+        if since == BRIDGE && !defined.contains(n) {
+            problems.push(format!(
+                "`{n}` is allocator API of the host's <malloc.h> that glibc {} lacks; add a stub \
+                 that defines it on top of this version's allocator, or programs calling it reach \
+                 the host's own malloc",
+                src.version
+            ));
+        }
+    }
     // The version's public API must be defined by the build itself.
     for f in facts.values() {
         for n in f
@@ -1037,13 +1084,14 @@ fn detect_features(
         any(&|f| f.macro_defs.contains("PROTECT_PTR")),
     );
     m.insert("fastbins".into(), field("malloc_state", "fastbinsY"));
-    // Public hooks: exported, not merely kept as compatibility symbols.
-    let exported = |n: &str| exports.iter().any(|e| e.name == n);
+    // Public API of the version itself: exported from glibc's files, not kept
+    // as a compatibility symbol, not bridged by a stub.
+    let exported = |n: &str| exports.iter().any(|e| e.name == n && e.since != BRIDGE);
     m.insert("hooks".into(), exported("__malloc_hook"));
     m.insert("morecore".into(), exported("__morecore"));
     m.insert("eager_init".into(), defined("__ptmalloc_init"));
-    m.insert("mallinfo2".into(), defined("mallinfo2"));
-    m.insert("free_sized".into(), defined("free_sized"));
+    m.insert("mallinfo2".into(), exported("mallinfo2"));
+    m.insert("free_sized".into(), exported("free_sized"));
     m.insert("malloc_check_in_malloc".into(), function("malloc_check"));
     m.insert(
         "hugepages".into(),

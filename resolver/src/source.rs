@@ -9,6 +9,7 @@
 //! downloads/{gnu,debian}/                       downloaded tarballs and .debs
 //! apt/                                          private apt lists for Debian's archive
 //! fetch/<version>.<kind>.json                   what `fetch` found earlier
+//! libc6/<debian version>/                       real glibc binaries (reference libcs)
 //! ```
 //! Everything that appears under a final name got there by `rename` from a
 //! `.tmp-*` sibling, so an interrupted run never leaves a half-written entry
@@ -399,11 +400,27 @@ pub fn unpacked_tree(cache: &Cache, sha256: &str) -> Option<PathBuf> {
 
 fn unpack_into(path: &Path, compression: Compression, dest: &Path) -> Result<(), SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io("open", path, e))?;
+    unpack_stream(
+        BufReader::with_capacity(1 << 16, file),
+        compression,
+        dest,
+        path,
+    )
+}
+
+/// Unpacks a (compressed) tar stream into `dest`, keeping permissions,
+/// mtimes and symlinks; `path` names the stream's file in errors.
+pub(crate) fn unpack_stream(
+    reader: impl Read,
+    compression: Compression,
+    dest: &Path,
+    path: &Path,
+) -> Result<(), SourceError> {
     let corrupt = |error| SourceError::CorruptTarball {
         path: path.to_path_buf(),
         error,
     };
-    let decoder = compression.decoder(BufReader::with_capacity(1 << 16, file));
+    let decoder = compression.decoder(reader);
     let mut archive = tar::Archive::new(decoder);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);

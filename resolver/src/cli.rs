@@ -64,9 +64,13 @@ enum Command {
     /// source option it fetches the exact source the manifest pins. The
     /// shared object's path is the last line of output.
     Build {
-        /// The manifest (YAML or JSON), e.g. nix/manifests/glibc-2.36.yaml.
-        #[arg(long, value_name = "FILE")]
-        manifest: PathBuf,
+        /// The manifest (YAML or JSON), e.g. nix/manifests/glibc-2.36.yaml;
+        /// repeat to build several in parallel.
+        #[arg(long, value_name = "FILE", required_unless_present = "pinned")]
+        manifest: Vec<PathBuf>,
+        /// Build every manifest in nix/manifests, in parallel.
+        #[arg(long, conflicts_with_all = ["manifest", "src", "git", "glibc"])]
+        pinned: bool,
         #[command(flatten)]
         src: SourceArgs,
         /// Output directory [default: <project>/target/malloc].
@@ -210,37 +214,63 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Build {
             manifest,
+            pinned,
             src,
             out,
             debug,
         } => {
             let project = project()?;
-            let m = Manifest::load(&manifest)?;
-            let sources = open_sources(&src, &cache, Some(&m))?;
-            let [s] = sources.as_slice() else {
-                bail!("build takes exactly one source");
+            let manifests: Vec<PathBuf> = if pinned {
+                let dir = project.join("nix/manifests");
+                let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .with_context(|| format!("reading {}", dir.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                    .collect();
+                v.sort();
+                v
+            } else {
+                manifest
             };
+            let several = manifests.len() > 1;
+            if several && (src.src.is_some() || src.git.is_some()) {
+                bail!("--src and --git name one tree; build several manifests from their pinned sources");
+            }
             let out = out.unwrap_or_else(|| project.join("target/malloc"));
-            let start = Instant::now();
-            let built = resolver::build::build(
-                &m,
-                &s.root,
-                &project,
-                &resolver::build::BuildOptions::new(out, debug),
-            )
-            .with_context(|| format!("building glibc {} from {}", m.version, manifest.display()))?;
-            eprintln!(
-                "glibc {}: compiled {} unit(s), {}, {:.2} s",
-                m.version,
-                built.compiled,
-                if built.linked {
-                    "linked"
-                } else {
-                    "link up to date"
-                },
-                start.elapsed().as_secs_f64()
-            );
-            println!("{}", built.so.display());
+            let built = in_parallel(&manifests, "build", |path, bar| {
+                let m = Manifest::load(path)?;
+                bar.set_message(format!("glibc {}", m.version));
+                let sources = open_sources(&src, &cache, Some(&m))?;
+                let [s] = sources.as_slice() else {
+                    bail!("build takes exactly one source");
+                };
+                // Each build also compiles its units in parallel: a version's
+                // malloc.c is its long pole, so overlapping versions pays.
+                let opts = resolver::build::BuildOptions::new(out.clone(), debug);
+                let start = Instant::now();
+                let built =
+                    resolver::build::build(&m, &s.root, &project, &opts).with_context(|| {
+                        format!("building glibc {} from {}", m.version, path.display())
+                    })?;
+                say(
+                    bar,
+                    format!(
+                        "glibc {}: compiled {} unit(s), {}, {:.2} s",
+                        m.version,
+                        built.compiled,
+                        if built.linked {
+                            "linked"
+                        } else {
+                            "link up to date"
+                        },
+                        start.elapsed().as_secs_f64()
+                    ),
+                );
+                Ok(built.so)
+            })?;
+            for so in built {
+                println!("{}", so.display());
+            }
             Ok(())
         }
         Command::Graph {
@@ -379,43 +409,56 @@ fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {
         open_sources(&args.src, cache, None)?
     };
     let opts = options(project, args.max_iters);
-    let bar = progress(sources.len());
-    let results: Mutex<Vec<(usize, Result<PathBuf>)>> = Mutex::new(Vec::new());
-    let next = Mutex::new(0usize);
+    let paths = in_parallel(&sources, "resolution", |s, bar| {
+        bar.set_message(format!("glibc {}", s.version));
+        let start = Instant::now();
+        let r = resolve::resolve(&info(s), &opts)
+            .with_context(|| format!("resolving glibc {} at {}", s.version, s.root.display()))?;
+        let path = r.manifest.write(&out)?;
+        if args.graph {
+            let dot = out.join(format!("{}.dot", r.manifest.stem()));
+            manifest::write_atomic(&dot, r.graph.to_dot().as_bytes())?;
+        }
+        let (n, e) = r.graph.size();
+        say(
+            bar,
+            format!(
+                "glibc {}: converged in {} iteration(s), {} files pinned, {n} graph nodes, {e} edges, {:.2} s",
+                s.version,
+                r.iterations,
+                r.manifest.verbatim.len(),
+                start.elapsed().as_secs_f64()
+            ),
+        );
+        Ok(path)
+    })?;
+    for p in &paths {
+        println!("{}", p.display());
+    }
+    Ok(())
+}
+
+/// Runs `work` on every item, one worker per core, with a progress bar;
+/// prints every failure and fails if any did, else returns the results in
+/// the items' order.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    what: &str,
+    work: impl Fn(&T, &indicatif::ProgressBar) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let bar = progress(items.len());
+    let results: Mutex<Vec<(usize, Result<R>)>> = Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(sources.len());
+        .min(items.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().unwrap();
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(s) = sources.get(i) else { break };
-                bar.set_message(format!("glibc {}", s.version));
-                let start = Instant::now();
-                let r = resolve::resolve(&info(s), &opts)
-                    .with_context(|| format!("resolving glibc {} at {}", s.version, s.root.display()))
-                    .and_then(|r| {
-                        let path = r.manifest.write(&out)?;
-                        if args.graph {
-                            let dot = out.join(format!("{}.dot", r.manifest.stem()));
-                            manifest::write_atomic(&dot, r.graph.to_dot().as_bytes())?;
-                        }
-                        let (n, e) = r.graph.size();
-                        say(&bar, format!(
-                            "glibc {}: converged in {} iteration(s), {} files pinned, {n} graph nodes, {e} edges, {:.2} s",
-                            s.version,
-                            r.iterations,
-                            r.manifest.verbatim.len(),
-                            start.elapsed().as_secs_f64()
-                        ));
-                        Ok(path)
-                    });
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(item) = items.get(i) else { break };
+                let r = work(item, &bar);
                 bar.inc(1);
                 results.lock().unwrap().push((i, r));
             });
@@ -425,23 +468,20 @@ fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {
     let mut results = results.into_inner().unwrap();
     results.sort_by_key(|(i, _)| *i);
     let mut failed = 0;
-    let mut paths = Vec::new();
+    let mut out = Vec::new();
     for (_, r) in results {
         match r {
-            Ok(p) => paths.push(p),
+            Ok(v) => out.push(v),
             Err(e) => {
                 failed += 1;
                 eprintln!("error: {e:#}");
             }
         }
     }
-    for p in &paths {
-        println!("{}", p.display());
-    }
     if failed > 0 {
-        bail!("{failed} of {} resolution(s) failed", sources.len());
+        bail!("{failed} of {} {what}(s) failed", items.len());
     }
-    Ok(())
+    Ok(out)
 }
 
 fn list_manifests(dir: &Path) -> Result<Vec<Manifest>> {

@@ -1,6 +1,7 @@
 //! Getting a glibc source tree from somewhere other than the user's disk: a
 //! git tag, Debian's package archive, or a GNU release tarball. Everything
-//! lands in the [`Cache`] and is reused.
+//! lands in the [`Cache`] and is reused. Also the real glibc of a version
+//! (Debian's `libc6`, see [`reference_libc`]), to compare the built allocator with.
 //!
 //! Debian's archive is reached through the machine's own apt, with a private
 //! sources list and private index directories inside the cache: the host's apt
@@ -471,12 +472,12 @@ fn from_cache(
         };
         let acceptable = match (&rec.origin, step) {
             (Origin::Debian { version: v, .. }, Step::Debian) => {
-                opts.debian_version.as_ref().map_or(true, |want| want == v)
+                opts.debian_version.as_ref().is_none_or(|want| want == v)
             }
             (Origin::Gnu { sha256, .. }, Step::Gnu) => opts
                 .sha256
                 .as_ref()
-                .map_or(true, |want| want.eq_ignore_ascii_case(sha256)),
+                .is_none_or(|want| want.eq_ignore_ascii_case(sha256)),
             _ => false,
         };
         if !acceptable {
@@ -1498,7 +1499,7 @@ pub fn reference_libc(
     }
     let host = host_glibc()?;
     if host.version == version
-        && debian_version.map_or(true, |d| host.debian_version.as_deref() == Some(d))
+        && debian_version.is_none_or(|d| host.debian_version.as_deref() == Some(d))
     {
         return Ok(ReferenceLibc {
             version: host.version,

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use resolver::fetch::{self, FetchOptions};
+use resolver::fetch::{self, FetchOptions, ReferenceLibc};
 use resolver::manifest::{self, Manifest};
 use resolver::resolve::{self, Options, SourceInfo};
 use resolver::source::{Cache, GlibcSource};
@@ -31,12 +31,17 @@ pub fn cache() -> Cache {
     Cache::default_location().expect("cache location")
 }
 
+/// apt-get must not run twice at once on the same lists: every test that
+/// may reach Debian's archive holds this.
+pub fn apt_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The source a committed manifest pins (exact Debian version), or the
 /// newest Debian tree of that version when nothing is pinned yet.
 pub fn tree(version: &str) -> GlibcSource {
-    static LOCK: Mutex<()> = Mutex::new(());
-    // apt-get must not run twice at once on the same lists.
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = apt_lock();
     let mut opts = FetchOptions {
         debian: true,
         gnu: false,
@@ -100,4 +105,120 @@ pub fn resolver(args: &[&str]) -> std::process::Output {
         .current_dir(project())
         .output()
         .expect("run resolver")
+}
+
+/// Values computed once per key per test binary.
+pub type OnceMap<T> = OnceLock<Mutex<HashMap<String, Arc<OnceLock<T>>>>>;
+
+/// Computes a value once per key per test binary (whichever test asks
+/// first), and shares it.
+pub fn once_per<T: Clone + Send + Sync + 'static>(
+    map: &'static OnceMap<T>,
+    key: &str,
+    compute: impl FnOnce() -> T,
+) -> T {
+    let cell = map
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.to_owned())
+        .or_default()
+        .clone();
+    cell.get_or_init(compute).clone()
+}
+
+/// The committed manifest of a version.
+pub fn pinned(version: &str) -> Arc<Manifest> {
+    static DONE: OnceMap<Arc<Manifest>> = OnceLock::new();
+    once_per(&DONE, version, || {
+        Arc::new(
+            Manifest::load(&pinned_path(version))
+                .unwrap_or_else(|e| panic!("loading the pinned manifest of {version}: {e}")),
+        )
+    })
+}
+
+/// A directory for this test binary's build products, under Cargo's
+/// per-target temporary directory (kept between runs, so builds are
+/// incremental).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// `libmalloc-glibc-<version>.so` built from the committed manifest by
+/// `resolver build` (the pinned source, fetched into the shared cache),
+/// once per version per test binary. Panics with the build's output when
+/// it fails.
+pub fn build_so(version: &str) -> PathBuf {
+    static DONE: OnceMap<PathBuf> = OnceLock::new();
+    once_per(&DONE, version, || {
+        let src = tree(version);
+        let out = scratch("malloc");
+        let manifest = pinned_path(version);
+        let started = std::time::Instant::now();
+        let args = [
+            "build".as_ref(),
+            "--manifest".as_ref(),
+            manifest.as_os_str(),
+            "--src".as_ref(),
+            src.root.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"))
+            .args(args)
+            .current_dir(project())
+            .env_remove("DEBUG")
+            .output()
+            .expect("run resolver build");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "`resolver build` of glibc {version} failed ({}):\n{stdout}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let so = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
+        assert_eq!(
+            so.file_name().and_then(|n| n.to_str()),
+            Some(format!("libmalloc-glibc-{version}.so").as_str()),
+            "the last line of `resolver build`'s output should be the .so's path:\n{stdout}"
+        );
+        assert!(so.is_file(), "{} was not built", so.display());
+        eprintln!(
+            "built {} in {:.1} s",
+            so.display(),
+            started.elapsed().as_secs_f64()
+        );
+        so
+    })
+}
+
+/// Versions whose real glibc is not in Debian's archive as a `libc6`
+/// package (2.42 only ever reached sid as a source upload), so there is
+/// nothing to compare with. Any other version without a reference fails.
+pub const NO_REFERENCE: &[&str] = &["2.42"];
+
+/// The real glibc of `version` (the host's own, or Debian's `libc6`
+/// unpacked into the shared cache), or `None` for a version in
+/// [`NO_REFERENCE`], after checking that the archive really has none.
+pub fn reference(version: &str) -> Option<Arc<ReferenceLibc>> {
+    static DONE: OnceMap<Option<Arc<ReferenceLibc>>> = OnceLock::new();
+    once_per(&DONE, version, || {
+        let _g = apt_lock();
+        match (
+            fetch::reference_libc(version, &cache(), None),
+            NO_REFERENCE.contains(&version),
+        ) {
+            (Ok(r), false) => Some(Arc::new(r)),
+            (Err(fetch::FetchError::NoReferenceLibc { .. }), true) => None,
+            (Ok(r), true) => panic!(
+                "Debian's archive now has libc6 {:?} of glibc {version}: take {version} out of NO_REFERENCE",
+                r.debian_version
+            ),
+            (Err(e), _) => panic!("the real glibc {version}: {e}"),
+        }
+    })
 }

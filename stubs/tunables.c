@@ -264,12 +264,18 @@ erase_env (char **ep, const char *name)
 }
 
 /* __libc_stack_end (ld.so, GLIBC_2.2.5) points at argc on the startup
-   stack: argc, argv[], NULL, envp[], NULL.  */
-extern void *__libc_stack_end;
+   stack: argc, argv[], NULL, envp[], NULL.  The reference is weak so that
+   the .so needs nothing but libc.so.6 (no DT_NEEDED on the loader, which is
+   in every process's global scope and still resolves it); were it ever
+   absent, the environment as it stands is the best substitute.  */
+extern void *__libc_stack_end __attribute__ ((weak));
+extern char **environ;
 
 static char **
 startup_environment (void)
 {
+  if (&__libc_stack_end == NULL || __libc_stack_end == NULL)
+    return environ;
   long int *sp = __libc_stack_end;
   return (char **) (sp + 1) + *sp + 1;
 }

@@ -368,27 +368,7 @@ fn open_sources(
 
 /// Fetches exactly the source a manifest pins.
 fn fetch_pinned(m: &Manifest, cache: &Cache) -> Result<GlibcSource> {
-    let mut opts = FetchOptions {
-        debian: true,
-        gnu: true,
-        ..FetchOptions::default()
-    };
-    match &m.source.origin {
-        manifest::Origin::Debian { version, .. } => {
-            opts.debian_version = Some(version.clone());
-            opts.gnu = false;
-        }
-        manifest::Origin::Gnu { sha256, .. } => {
-            opts.debian = false;
-            opts.sha256 = Some(sha256.clone());
-        }
-        other => bail!(
-            "glibc {}: the manifest pins a {other:?} source, which cannot be fetched again; \
-             pass --src",
-            m.version
-        ),
-    }
-    Ok(fetch::fetch(&m.version, cache, &opts)?)
+    Ok(fetch::pinned_source(m, cache)?)
 }
 
 fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {

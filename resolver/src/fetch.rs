@@ -125,6 +125,12 @@ impl fmt::Display for Step {
 /// Errors from fetching a glibc source.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// A manifest pins a source that only its author had (a local tree, tarball or git clone).
+    #[error(
+        "glibc {version}: the manifest pins a {kind} source, which cannot be fetched again; \
+         pass the tree with --src"
+    )]
+    NotRefetchable { version: String, kind: String },
     /// Opening, unpacking or validating the fetched tree failed.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -349,6 +355,37 @@ pub fn host_glibc() -> Result<HostGlibc, FetchError> {
         version,
         debian_version,
     })
+}
+
+/// Fetches exactly the source a manifest pins (its Debian package version,
+/// or its GNU tarball by sha256).
+pub fn pinned_source(
+    m: &crate::manifest::Manifest,
+    cache: &Cache,
+) -> Result<GlibcSource, FetchError> {
+    let mut opts = FetchOptions::default();
+    match &m.source.origin {
+        Origin::Debian { version, .. } => {
+            opts.debian_version = Some(version.clone());
+            opts.gnu = false;
+        }
+        Origin::Gnu { sha256, .. } => {
+            opts.debian = false;
+            opts.sha256 = Some(sha256.clone());
+        }
+        other => {
+            return Err(FetchError::NotRefetchable {
+                version: m.version.clone(),
+                kind: match other {
+                    Origin::Tree => "local tree",
+                    Origin::Tarball { .. } => "local tarball",
+                    _ => "git clone",
+                }
+                .into(),
+            })
+        }
+    }
+    fetch(&m.version, cache, &opts)
 }
 
 /// Fetches glibc `version` (e.g. `"2.36"`): from the cache if fetched before,

@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use resolver::build::{build, BuildOptions};
-use resolver::fetch::{self, FetchOptions};
+use resolver::fetch;
 use resolver::manifest::{self, Manifest};
 use resolver::resolve::{self, Options, SourceInfo};
 use resolver::source::Cache;
@@ -87,21 +87,8 @@ fn pinned() -> Result<Vec<Manifest>> {
 }
 
 fn source_info(m: &Manifest, cache: &Cache) -> Result<SourceInfo> {
-    let mut opts = FetchOptions {
-        debian: true,
-        gnu: false,
-        ..FetchOptions::default()
-    };
-    if let manifest::Origin::Debian { version, .. } = &m.source.origin {
-        opts.debian_version = Some(version.clone());
-    }
-    let s = fetch::fetch(&m.version, cache, &opts)?;
-    Ok(SourceInfo {
-        root: s.root,
-        version: s.version,
-        origin: m.source.origin.clone(),
-        gnu: m.source.gnu.clone(),
-    })
+    let s = fetch::pinned_source(m, cache)?;
+    Ok(SourceInfo::of(&s))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use resolver::fetch::{self, FetchOptions, ReferenceLibc};
-use resolver::manifest::{self, Manifest};
+use resolver::manifest::Manifest;
 use resolver::resolve::{self, Options, SourceInfo};
 use resolver::source::{Cache, GlibcSource};
 use resolver::sysdeps::Target;
@@ -42,30 +42,15 @@ pub fn apt_lock() -> MutexGuard<'static, ()> {
 /// newest Debian tree of that version when nothing is pinned yet.
 pub fn tree(version: &str) -> GlibcSource {
     let _g = apt_lock();
-    let mut opts = FetchOptions {
-        debian: true,
-        gnu: false,
-        ..FetchOptions::default()
+    let got = match Manifest::load(&pinned_path(version)) {
+        Ok(m) => fetch::pinned_source(&m, &cache()),
+        Err(_) => fetch::fetch(version, &cache(), &FetchOptions::default()),
     };
-    if let Ok(m) = Manifest::load(&pinned_path(version)) {
-        if let manifest::Origin::Debian { version, .. } = &m.source.origin {
-            opts.debian_version = Some(version.clone());
-        }
-    }
-    fetch::fetch(version, &cache(), &opts)
-        .unwrap_or_else(|e| panic!("fetching glibc {version}: {e}"))
+    got.unwrap_or_else(|e| panic!("fetching glibc {version}: {e}"))
 }
 
 pub fn info(s: &GlibcSource) -> SourceInfo {
-    SourceInfo {
-        root: s.root.clone(),
-        version: s.version.clone(),
-        origin: s.origin.clone(),
-        gnu: fetch::gnu_sha256(&s.version).map(|sha| manifest::GnuRelease {
-            url: format!("{}/glibc-{}.tar.xz", fetch::GNU_BASE_URL, s.version),
-            sha256: sha.to_owned(),
-        }),
-    }
+    SourceInfo::of(s)
 }
 
 pub fn options() -> Options {

@@ -28,6 +28,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Prove each .so behaves as the real glibc of its version: our
+    /// differential programs and glibc's own malloc tests, per version.
+    Conformance {
+        /// Versions to check [default: every pinned manifest].
+        versions: Vec<String>,
+        /// Only this suite.
+        #[arg(long, value_parser = ["differential", "glibc-tests"])]
+        suite: Option<String>,
+        /// Also write the matrix into README.md (between its conformance markers).
+        #[arg(long)]
+        write: bool,
+    },
     /// Run a benchmark and write its results under bench/results/.
     Bench {
         #[command(subcommand)]
@@ -61,6 +73,11 @@ fn project() -> PathBuf {
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
+        Cmd::Conformance {
+            versions,
+            suite,
+            write,
+        } => conformance_cmd(versions, suite, write),
         Cmd::Bench {
             which: Bench::Resolve { rounds },
         } => bench_resolve(rounds),
@@ -68,6 +85,56 @@ fn main() -> Result<()> {
             which: Bench::Build { rounds },
         } => bench_build(rounds),
     }
+}
+
+mod conformance;
+
+fn conformance_cmd(versions: Vec<String>, suite: Option<String>, write: bool) -> Result<()> {
+    let cache = Cache::default_location()?;
+    let versions: Vec<String> = if versions.is_empty() {
+        pinned()?.into_iter().map(|m| m.version).collect()
+    } else {
+        versions
+    };
+    let mut results = Vec::new();
+    for v in &versions {
+        let ver = conformance::prepare(v, &cache)?;
+        let suites: Vec<(&str, fn(&conformance::Version) -> Result<conformance::SuiteResult>)> = vec![
+            ("differential", conformance::differential::run),
+            ("glibc-tests", conformance::glibc_tests::run),
+        ];
+        for (name, run) in suites {
+            if suite.as_deref().is_some_and(|s| s != name) {
+                continue;
+            }
+            let r = run(&ver).with_context(|| format!("glibc {v}: {name}"))?;
+            println!("{}", r.line());
+            for f in &r.failures {
+                println!("  FAIL {f}");
+            }
+            results.push(r);
+        }
+    }
+    let md = conformance::table(&results);
+    println!("\n{md}");
+    if write {
+        let readme = project().join("README.md");
+        let text = std::fs::read_to_string(&readme)?;
+        let (begin, end) = ("<!-- conformance:begin -->", "<!-- conformance:end -->");
+        let (Some(a), Some(b)) = (text.find(begin), text.find(end)) else {
+            bail!("README.md has no {begin} ... {end} markers");
+        };
+        let new = format!("{}{begin}\n{md}{}", &text[..a], &text[b..]);
+        manifest::write_atomic(&readme, new.as_bytes())?;
+    }
+    let (passed, failed) = results.iter().fold((0, 0), |(p, f), r| {
+        (p + r.passed, f + (r.total - r.passed).max(r.failures.len()))
+    });
+    println!("conformance: {passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} conformance case(s) failed");
+    }
+    Ok(())
 }
 
 fn pinned() -> Result<Vec<Manifest>> {

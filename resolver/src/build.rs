@@ -202,6 +202,11 @@ struct Job {
     source: PathBuf,
     object: PathBuf,
     args: Vec<String>,
+    /// What the object was built from besides its depfile's inputs: the
+    /// command line and the set of staged files (a file the build only
+    /// probes with `__has_include` appears in no depfile, yet changes what
+    /// compiles).
+    key: String,
 }
 
 impl Job {
@@ -219,7 +224,7 @@ impl Job {
         let Some(built) = mtime(&self.object) else {
             return true;
         };
-        if std::fs::read_to_string(self.cmdfile()).ok().as_deref() != Some(&self.args.join("\n")) {
+        if std::fs::read_to_string(self.cmdfile()).ok().as_deref() != Some(&self.key) {
             return true;
         }
         let Ok(deps) = std::fs::read_to_string(self.depfile()) else {
@@ -319,6 +324,13 @@ pub fn build(
     cflags.push(format!("-fmacro-prefix-map={}/=../", staged.display()));
     cflags.push(format!("-fmacro-prefix-map={}/malloc/=", staged.display()));
     let includes = include_flags(m, &project, &staged, &gen);
+    let staged_digest = sha256(
+        m.verbatim
+            .iter()
+            .map(|f| format!("{} {}\n", f.sha256, f.path))
+            .collect::<String>()
+            .as_bytes(),
+    );
 
     let jobs: Vec<Job> = m
         .translation_units
@@ -344,11 +356,13 @@ pub fn build(
                 "-o".into(),
                 object.display().to_string(),
             ]);
+            let key = format!("{}\n# staged files: {staged_digest}\n", args.join("\n"));
             Job {
                 unit: tu.path().to_owned(),
                 source,
                 object,
                 args,
+                key,
             }
         })
         .collect();
@@ -433,7 +447,7 @@ fn compile(cc: &str, job: &Job) -> Result<(), BuildError> {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
     }
-    manifest::write_atomic(&job.cmdfile(), job.args.join("\n").as_bytes())?;
+    manifest::write_atomic(&job.cmdfile(), job.key.as_bytes())?;
     Ok(())
 }
 

@@ -76,6 +76,8 @@ impl Node {
 pub enum Edge {
     /// A file includes a file at a line.
     Includes { line: u32 },
+    /// A file asks at a line whether a file exists (`__has_include`) and it does.
+    Probes { line: u32 },
     /// A file or a symbol (a function body) references a symbol.
     References,
     /// A file expands a macro.
@@ -88,6 +90,7 @@ impl Edge {
     fn label(&self) -> String {
         match self {
             Edge::Includes { line } => format!("includes@{line}"),
+            Edge::Probes { line } => format!("probes@{line}"),
             Edge::References => "references".into(),
             Edge::Expands => "expands".into(),
             Edge::ProvidedBy => "provided-by".into(),

@@ -727,10 +727,17 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         }
     };
     let _ = stub_facts;
+    let args = parse_args(
+        &roots,
+        &chain,
+        &roots.generated.clone().unwrap_or_default(),
+        &defines,
+    );
+    let probes = probe_has_include(&index, &args, gen_dir.path(), &roots, &facts, &tus)?;
 
     finish(
         src,
-        opts,
+        probes,
         &roots,
         &host,
         chain,
@@ -741,6 +748,89 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         exports_wanted,
         iterations,
     )
+}
+
+/// The files `__has_include` finds for the build's own files (glibc's,
+/// shims, stubs), resolved exactly as the compiler resolves them: a probe
+/// translation unit `#include`s each target under `#if __has_include`, with
+/// the build's arguments, and libclang reports what it found where.
+/// Returns (probing file, line, file found).
+fn probe_has_include(
+    index: &Index,
+    args: &[String],
+    scratch: &Path,
+    roots: &Roots,
+    facts: &BTreeMap<String, TuFacts>,
+    tus: &[TranslationUnit],
+) -> Result<Vec<(PathBuf, u32, PathBuf)>, ResolveError> {
+    let pattern =
+        regex::Regex::new(r#"__has_include\s*\(\s*(<[^>]+>|"[^"]+")\s*\)"#).expect("valid regex");
+    let mut files: BTreeSet<PathBuf> = tus.iter().map(|t| tu_path(roots, t)).collect();
+    for f in facts.values() {
+        files.extend(f.includes.iter().map(|(_, _, inc)| inc.clone()));
+    }
+    // (spelled target) -> where it is probed
+    let mut wanted: BTreeMap<String, Vec<(PathBuf, u32)>> = BTreeMap::new();
+    for file in &files {
+        if roots.classify(file).0 == FileClass::Host {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            for cap in pattern.captures_iter(line) {
+                let spelled = cap[1].to_owned();
+                // A quoted name is looked up next to its file first.
+                if let Some(q) = spelled.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                    let beside = file.parent().unwrap_or(Path::new(".")).join(q);
+                    if beside.is_file() {
+                        continue;
+                    }
+                }
+                wanted
+                    .entry(spelled.replace('"', "").replace(['<', '>'], ""))
+                    .or_default()
+                    .push((file.clone(), n as u32 + 1));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let probe = scratch.join("has-include-probe.c");
+    let mut text = String::new();
+    for name in wanted.keys() {
+        text.push_str(&format!(
+            "#if __has_include(<{name}>)\n#include <{name}>\n#endif\n"
+        ));
+    }
+    std::fs::write(&probe, text).map_err(io(&probe))?;
+    let tu = index.parse(&probe, args)?;
+    let mut out = Vec::new();
+    let probe_canon = probe.canonicalize().unwrap_or(probe.clone());
+    for inc in tu.inclusions() {
+        let Some((from, line)) = inc.includer else {
+            continue;
+        };
+        if from.canonicalize().unwrap_or(from) != probe_canon {
+            continue;
+        }
+        // Line 3k+2 of the probe includes the k-th name.
+        let Some(name) = wanted.keys().nth(((line as usize).saturating_sub(2)) / 3) else {
+            continue;
+        };
+        if roots.classify(&inc.file).0 != FileClass::Verbatim {
+            continue;
+        }
+        for (file, l) in &wanted[name] {
+            out.push((file.clone(), *l, inc.file.clone()));
+        }
+    }
+    let _ = std::fs::remove_file(&probe);
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 fn push_tu(tus: &mut Vec<TranslationUnit>, tu: TranslationUnit, added: &mut Vec<String>) {
@@ -773,7 +863,7 @@ fn list_stubs(project: &Path) -> Result<Vec<String>, ResolveError> {
 #[allow(clippy::too_many_arguments)]
 fn finish(
     src: &SourceInfo,
-    opts: &Options,
+    probes: Vec<(PathBuf, u32, PathBuf)>,
     roots: &Roots,
     host: &crate::host::HostLibc,
     chain: Vec<String>,
@@ -791,6 +881,13 @@ fn finish(
         g.node(Node::File { path: shown, class })
     };
 
+    // Files the build only asks about (`__has_include`) decide what it
+    // compiles as much as included ones: pin and stage them too.
+    for (from, line, found) in &probes {
+        let a = file_node(&mut graph, from);
+        let b = file_node(&mut graph, found);
+        graph.edge(a, b, Edge::Probes { line: *line });
+    }
     for tu in &tus {
         let f = &facts[tu.path()];
         let tu_node = file_node(&mut graph, &tu_path(roots, tu));
@@ -1023,7 +1120,6 @@ fn finish(
         .collect();
 
     let features = detect_features(&facts, &exports, &tunables);
-    let _ = opts;
 
     let manifest = Manifest {
         schema: manifest::SCHEMA,

@@ -221,3 +221,24 @@ fn cli_prints_the_so_last_and_debug_is_unoptimised() {
         assert!(!in_rodata(&build_dir), "{name}: build path in .rodata");
     }
 }
+
+#[test]
+fn a_change_in_the_pinned_files_rebuilds_everything() {
+    // A file the build only probes (`__has_include`) is in no depfile, yet
+    // whether it is staged changes what compiles: the set of staged files is
+    // part of every object's key.
+    let mut m = pinned("2.36");
+    let src = tree("2.36");
+    let out = tempfile::tempdir().unwrap();
+    let opts = BuildOptions::new(out.path().to_owned(), false);
+    build(&m, &src.root, &project(), &opts).unwrap();
+    let extra = "malloc/tst-malloc.c";
+    let bytes = std::fs::read(src.root.join(extra)).unwrap();
+    m.verbatim.push(resolver::manifest::PinnedFile {
+        path: extra.into(),
+        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+    });
+    let again = build(&m, &src.root, &project(), &opts).unwrap();
+    assert_eq!(again.compiled, m.translation_units.len());
+    assert!(out.path().join("build-2.36/glibc").join(extra).is_file());
+}

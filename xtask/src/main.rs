@@ -99,7 +99,10 @@ fn conformance_cmd(versions: Vec<String>, suite: Option<String>, write: bool) ->
     let mut results = Vec::new();
     for v in &versions {
         let ver = conformance::prepare(v, &cache)?;
-        let suites: Vec<(&str, fn(&conformance::Version) -> Result<conformance::SuiteResult>)> = vec![
+        let suites: Vec<(
+            &str,
+            fn(&conformance::Version) -> Result<conformance::SuiteResult>,
+        )> = vec![
             ("differential", conformance::differential::run),
             ("glibc-tests", conformance::glibc_tests::run),
         ];

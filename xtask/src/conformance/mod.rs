@@ -56,28 +56,37 @@ pub struct SuiteResult {
 impl SuiteResult {
     /// The summary line `<version> <suite> <passed>/<total>`.
     pub fn line(&self) -> String {
-        format!("{} {} {}/{}", self.version, self.suite, self.passed, self.total)
+        format!(
+            "{} {} {}/{}",
+            self.version, self.suite, self.passed, self.total
+        )
     }
 
-    pub fn ok(&self) -> bool {
-        self.failures.is_empty() && self.passed == self.total
-    }
 }
 
 /// The project root.
 pub fn project() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// Fetches, builds and finds the reference for one version.
 pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
     let mpath = project().join(format!("nix/manifests/glibc-{version}.yaml"));
-    let manifest = Manifest::load(&mpath).with_context(|| format!("no pinned manifest for glibc {version}"))?;
+    let manifest = Manifest::load(&mpath)
+        .with_context(|| format!("no pinned manifest for glibc {version}"))?;
     let src = fetch::pinned_source(&manifest, cache)?;
     let work = project().join("target/conformance").join(version);
     std::fs::create_dir_all(&work)?;
-    let built = build(&manifest, &src.root, &project(), &BuildOptions::new(work.join("so"), false))
-        .with_context(|| format!("building glibc {version}"))?;
+    let built = build(
+        &manifest,
+        &src.root,
+        &project(),
+        &BuildOptions::new(work.join("so"), false),
+    )
+    .with_context(|| format!("building glibc {version}"))?;
     let (reference, no_reference) = match fetch::reference_libc(version, cache, None) {
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e.to_string())),
@@ -94,7 +103,8 @@ pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
 
 /// Renders the matrix as a markdown table.
 pub fn table(results: &[SuiteResult]) -> String {
-    let mut md = String::from("| glibc | suite | passed | total | notes |\n|---|---|---|---|---|\n");
+    let mut md =
+        String::from("| glibc | suite | passed | total | notes |\n|---|---|---|---|---|\n");
     for r in results {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",

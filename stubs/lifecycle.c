@@ -28,27 +28,46 @@ static pthread_key_t thread_exit_key;
 static bool thread_exit_key_created;
 static bool fork_locked;
 
+/* libio's list lock (exported by libc since GLIBC_2.2.5, declared in no
+   public header).  posix/fork.c takes it before malloc's locks; an atfork
+   handler runs before fork takes it, so take it here first to keep glibc's
+   order (else fflush(NULL), a FILE lock and realloc deadlock: glibc bug
+   19431, tst-malloc-fork-deadlock).  It is recursive, so fork's own
+   _IO_list_lock after this handler is fine.  */
+extern void _IO_list_lock (void);
+extern void _IO_list_unlock (void);
+extern void _IO_list_resetlock (void);
+
 static void
 fork_prepare (void)
 {
   /* posix/fork.c locks malloc only if the process is multi-threaded.  */
   fork_locked = !__libc_single_threaded;
   if (fork_locked)
-    __malloc_fork_lock_parent ();
+    {
+      _IO_list_lock ();
+      __malloc_fork_lock_parent ();
+    }
 }
 
 static void
 fork_parent (void)
 {
   if (fork_locked)
-    __malloc_fork_unlock_parent ();
+    {
+      __malloc_fork_unlock_parent ();
+      _IO_list_unlock ();
+    }
 }
 
 static void
 fork_child (void)
 {
   if (fork_locked)
-    __malloc_fork_unlock_child ();
+    {
+      __malloc_fork_unlock_child ();
+      _IO_list_resetlock ();
+    }
 }
 
 /* The key's value counts the destructor rounds left.  Re-arming it until

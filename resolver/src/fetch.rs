@@ -1580,29 +1580,89 @@ pub fn reference_libc(
         return Ok(found);
     }
     let deb = apt.download_deb("libc6", &debver, cache)?;
-    let parent = cache.dir("libc6")?;
-    let tmp = temp_dir_in(&parent)?;
-    with_deb_data(&deb.path, |compression, member| {
-        Ok(source::unpack_stream(
-            member,
-            compression,
-            tmp.path(),
-            &deb.path,
-        )?)
-    })?;
     // Refuse a package without a loader and libc before it gets a final name.
-    locate_reference(version, &debver, tmp.path()).map_err(|_| FetchError::BadPackage {
-        path: deb.path.clone(),
-        what: format!(
-            "{LD_SO_NAME} and libc.so.6 in lib/x86_64-linux-gnu or usr/lib/x86_64-linux-gnu"
-        ),
+    let layout =
+        format!("{LD_SO_NAME} and libc.so.6 in lib/x86_64-linux-gnu or usr/lib/x86_64-linux-gnu");
+    unpack_deb_into(&deb.path, &dest, |tmp| {
+        match locate_reference(version, &debver, tmp) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(layout),
+        }
     })?;
-    publish_dir(tmp, &dest)?;
     locate_reference(version, &debver, &dest)
 }
 
 fn libc6_dir(cache: &Cache, debian_version: &str) -> PathBuf {
     cache.root().join("libc6").join(debian_version)
+}
+
+/// Unpacks a .deb's data into `dest` (a directory in the cache, published
+/// atomically: a concurrent unpack that got there first wins); `check`
+/// inspects the unpacked tree before it gets its final name and says what
+/// is missing.
+fn unpack_deb_into(
+    deb: &Path,
+    dest: &Path,
+    check: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), FetchError> {
+    let parent = dest.parent().expect("a cache subdirectory");
+    fs::create_dir_all(parent).map_err(|e| SourceError::io("create directory", parent, e))?;
+    let tmp = temp_dir_in(parent)?;
+    with_deb_data(deb, |compression, member| {
+        Ok(source::unpack_stream(member, compression, tmp.path(), deb)?)
+    })?;
+    check(tmp.path()).map_err(|what| FetchError::BadPackage {
+        path: deb.to_path_buf(),
+        what,
+    })?;
+    publish_dir(tmp, dest)?;
+    Ok(())
+}
+
+/// The development files (headers, crt objects, `libc.so`,
+/// `libc_nonshared.a`) that go with a reference glibc: Debian's `libc6-dev`
+/// of exactly the reference's Debian version, downloaded and checked
+/// through apt and unpacked once into `<cache>/libc6-dev/<debian version>/`.
+/// Returns that directory (it holds `usr/include` and
+/// `usr/lib/x86_64-linux-gnu`); for the host's own glibc, `/`. Programs
+/// compiled against it and linked against the reference's libraries record
+/// only symbol versions that glibc has. Its `.so` symlinks are absolute
+/// (`/lib/x86_64-linux-gnu/...`): a sysroot must point them at
+/// [`ReferenceLibc::lib_dir`].
+pub fn reference_libc_dev(reference: &ReferenceLibc, cache: &Cache) -> Result<PathBuf, FetchError> {
+    if reference.is_host() {
+        return Ok(PathBuf::from("/"));
+    }
+    let Some(debver) = reference.debian_version.as_deref() else {
+        return Err(FetchError::NoReferenceLibc {
+            wanted: format!(
+                "{} (libc6-dev of an unknown Debian version)",
+                reference.version
+            ),
+            offered: "-".to_string(),
+            notes: String::new(),
+        });
+    };
+    let dest = cache.root().join("libc6-dev").join(debver);
+    let complete = |root: &Path| {
+        [
+            "usr/include/stdio.h",
+            "usr/lib/x86_64-linux-gnu/libc_nonshared.a",
+        ]
+        .iter()
+        .all(|f| root.join(f).is_file())
+    };
+    if complete(&dest) {
+        return Ok(dest);
+    }
+    let apt = Apt::prepare(cache)?;
+    let deb = apt.download_deb("libc6-dev", debver, cache)?;
+    unpack_deb_into(&deb.path, &dest, |tmp| {
+        complete(tmp).then_some(()).ok_or_else(|| {
+            "usr/include/stdio.h and usr/lib/x86_64-linux-gnu/libc_nonshared.a".to_string()
+        })
+    })?;
+    Ok(dest)
 }
 
 /// The loader and libc inside an unpacked `libc6` (before the /usr merge they

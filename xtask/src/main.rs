@@ -99,10 +99,8 @@ fn conformance_cmd(versions: Vec<String>, suite: Option<String>, write: bool) ->
     let mut results = Vec::new();
     for v in &versions {
         let ver = conformance::prepare(v, &cache)?;
-        let suites: Vec<(
-            &str,
-            fn(&conformance::Version) -> Result<conformance::SuiteResult>,
-        )> = vec![
+        type Suite = fn(&conformance::Version) -> Result<conformance::SuiteResult>;
+        let suites: [(&str, Suite); 2] = [
             ("differential", conformance::differential::run),
             ("glibc-tests", conformance::glibc_tests::run),
         ];

@@ -61,7 +61,6 @@ impl SuiteResult {
             self.version, self.suite, self.passed, self.total
         )
     }
-
 }
 
 /// The project root.

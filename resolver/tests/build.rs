@@ -24,18 +24,6 @@ fn rodata(so: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn second_build_compiles_nothing_and_a_shim_edit_rebuilds_only_its_users() {
     let m = pinned("2.36");

@@ -235,18 +235,6 @@ fn a_missing_shim_is_reported_with_its_include_chain() {
     assert!(empty(out.path()));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn newer_schema_is_refused() {
     let m = resolved("2.36");

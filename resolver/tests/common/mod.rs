@@ -207,3 +207,16 @@ pub fn reference(version: &str) -> Option<Arc<ReferenceLibc>> {
         }
     })
 }
+
+/// Copies a directory tree (a private copy of the project for tests that edit it).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}

@@ -326,17 +326,7 @@ fn tempfile_dir() -> Result<PathBuf> {
 }
 
 fn cc_version() -> String {
-    std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .arg("--version")
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .unwrap_or_default()
+    conformance::compiler_version(&std::env::var("CC").unwrap_or_else(|_| "cc".into()))
 }
 
 fn date() -> String {

@@ -116,3 +116,18 @@ pub fn table(results: &[SuiteResult]) -> String {
     }
     md
 }
+
+/// The first line of `<cc> --version` (empty if it cannot run).
+pub fn compiler_version(cc: &str) -> String {
+    std::process::Command::new(cc)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}

@@ -129,17 +129,7 @@ impl Toolchain {
     }
 
     pub fn version(&self) -> String {
-        Command::new(&self.cc)
-            .arg("--version")
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .unwrap_or_default()
+        super::super::compiler_version(&self.cc)
     }
 }
 

@@ -1665,6 +1665,51 @@ pub fn reference_libc_dev(reference: &ReferenceLibc, cache: &Cache) -> Result<Pa
     Ok(dest)
 }
 
+/// Versions of Debian binary package `package` on offer over all suites
+/// the archive has, newest first (for packages a reference glibc's
+/// programs load besides libc, such as `libgcc-s1`).
+pub fn debian_package_versions(package: &str, cache: &Cache) -> Result<Vec<String>, FetchError> {
+    let apt = Apt::prepare(cache)?;
+    let mut versions = apt.madison(package)?;
+    versions.sort_by(|a, b| compare_debian_versions(b, a));
+    Ok(versions)
+}
+
+/// Debian binary package `package` of exactly `version`, downloaded and
+/// checked through apt and unpacked once into
+/// `<cache>/deb/<package>/<version>/`; returns that directory and the path
+/// of `library` in it, under `lib/x86_64-linux-gnu` or (after Debian's /usr
+/// merge) `usr/lib/x86_64-linux-gnu`, checked before the directory gets its
+/// final name.
+pub fn unpack_debian_library(
+    package: &str,
+    version: &str,
+    library: &str,
+    cache: &Cache,
+) -> Result<PathBuf, FetchError> {
+    let dest = cache.root().join("deb").join(package).join(version);
+    let find = |root: &Path| {
+        ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"]
+            .iter()
+            .map(|d| root.join(d).join(library))
+            .find(|p| p.is_file())
+    };
+    if let Some(found) = find(&dest) {
+        return Ok(found);
+    }
+    let apt = Apt::prepare(cache)?;
+    let deb = apt.download_deb(package, version, cache)?;
+    unpack_deb_into(&deb.path, &dest, |tmp| {
+        find(tmp)
+            .map(|_| ())
+            .ok_or_else(|| format!("{library} in lib/x86_64-linux-gnu or usr/lib/x86_64-linux-gnu"))
+    })?;
+    find(&dest).ok_or_else(|| FetchError::BadPackage {
+        path: dest.clone(),
+        what: library.to_string(),
+    })
+}
+
 /// The loader and libc inside an unpacked `libc6` (before the /usr merge they
 /// are in `lib/`, after it in `usr/lib/`). A loader that is a symlink must
 /// stay inside the tree: `lib64/ld-linux-x86-64.so.2` in old packages points

@@ -180,3 +180,45 @@ fn bad_arguments_are_refused_before_any_download() {
     assert!(matches!(err, FetchError::VersionMismatch { .. }), "{err:?}");
     assert!(fs::read_dir(tmp.path()).unwrap().next().is_none());
 }
+
+/// A library a reference glibc's programs load besides libc (glibc's
+/// pthread_cancel dlopens libgcc_s.so.1): every version of Debian's
+/// `libgcc-s1` on offer, newest first, each unpacked with the library found
+/// before and after the /usr merge, and a bad package name a clear error.
+#[test]
+fn companion_library_from_debian() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = fresh_cache(tmp.path());
+    let _g = common::apt_lock();
+    let versions = fetch::debian_package_versions("libgcc-s1", &cache).unwrap();
+    assert!(
+        versions.len() >= 2,
+        "libgcc-s1 versions on offer: {versions:?}"
+    );
+    for pair in versions.windows(2) {
+        assert_eq!(
+            fetch::compare_debian_versions(&pair[0], &pair[1]),
+            std::cmp::Ordering::Greater,
+            "not newest first: {versions:?}"
+        );
+    }
+    for v in [versions.first().unwrap(), versions.last().unwrap()] {
+        let lib = fetch::unpack_debian_library("libgcc-s1", v, "libgcc_s.so.1", &cache)
+            .unwrap_or_else(|e| panic!("libgcc-s1 {v}: {e}"));
+        assert!(lib.starts_with(cache.root().join("deb/libgcc-s1").join(v)));
+        let head = fs::read(&lib).unwrap();
+        assert_eq!(&head[..4], b"\x7fELF", "{}", lib.display());
+        // Again, from the cache.
+        let again = fetch::unpack_debian_library("libgcc-s1", v, "libgcc_s.so.1", &cache).unwrap();
+        assert_eq!(again, lib);
+    }
+    let err = fetch::unpack_debian_library(
+        "libgcc-s1",
+        versions.last().unwrap(),
+        "libnothing.so.9",
+        &cache,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("libnothing.so.9"), "{err}");
+}

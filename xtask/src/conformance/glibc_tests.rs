@@ -144,23 +144,37 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     // Run.
     let run_started = Instant::now();
     let ours = Side::Ours(v.so.clone());
-    let real = v.reference.as_ref().map(|r| Side::Real(r.clone()));
     // Threads are cancelled by unwinding with libgcc_s.so.1, which glibc
-    // dlopens from the host: a real glibc too old for the host's libgcc_s
-    // aborts any test that cancels a thread.
+    // dlopens by name: from the host, unless the real glibc is too old for
+    // the host's libgcc_s (a system of that glibc has its own). Then it
+    // gets the newest libgcc-s1 that it can load, from Debian's archive.
+    let mut real_extra: Vec<PathBuf> = Vec::new();
     if let Some(r) = v.reference.as_ref().filter(|r| !r.is_host()) {
-        let gcc_s = host_libc.lib_dir.join("libgcc_s.so.1");
-        if let Ok(needs) = build::version_needs(&gcc_s) {
-            let missing = LibDir::new(&r.lib_dir, format!("glibc {}", r.version)).missing(&needs);
-            if !missing.is_empty() {
-                notes.push(format!(
-                    "the host's {} needs {}: under the real glibc {version}, pthread_cancel cannot load it and aborts",
+        let gcc_s = host_libc.lib_dir.join(LIBGCC_S);
+        let libs = LibDir::new(&r.lib_dir, format!("glibc {}", r.version));
+        let needs = build::version_needs(&gcc_s).unwrap_or_default();
+        let missing = libs.missing(&needs);
+        if !missing.is_empty() {
+            let dir = libgcc_s_for(&libs, &cache).with_context(|| {
+                format!(
+                    "the host's {} needs what the real glibc {version} lacks ({}), and no \
+                     libgcc-s1 from Debian's archive fits it",
                     gcc_s.display(),
                     missing.join(", ")
-                ));
-            }
+                )
+            })?;
+            notes.push(format!(
+                "the real glibc {version} loads {} (the host's needs {})",
+                dir.join(LIBGCC_S).display(),
+                missing.join(", ")
+            ));
+            real_extra.push(dir);
         }
     }
+    let real = v
+        .reference
+        .as_ref()
+        .map(|r| Side::Real(r.clone(), real_extra));
     if real.is_none() {
         notes.push(format!(
             "ours alone: no real glibc {version} to compare with ({})",
@@ -401,8 +415,9 @@ fn classify(
 
 /// Where a test runs.
 enum Side {
-    /// The real glibc of the version, through its own loader.
-    Real(ReferenceLibc),
+    /// The real glibc of the version, through its own loader, with more
+    /// library directories after its own.
+    Real(ReferenceLibc, Vec<PathBuf>),
     /// The host's glibc with our allocator preloaded.
     Ours(PathBuf),
 }
@@ -410,7 +425,7 @@ enum Side {
 impl Side {
     fn label(&self) -> &'static str {
         match self {
-            Side::Real(_) => "real",
+            Side::Real(..) => "real",
             Side::Ours(_) => "ours",
         }
     }
@@ -420,7 +435,13 @@ impl Side {
     /// `run-program-env` sets `LC_ALL=C`.
     fn command(&self, binary: &Path, t: &TestCase, tmp: &Path) -> Command {
         let mut cmd = match self {
-            Side::Real(r) => r.command(binary),
+            Side::Real(r, extra) => {
+                let mut c = Command::new(&r.ld_so);
+                let path = std::env::join_paths(std::iter::once(&r.lib_dir).chain(extra))
+                    .expect("library directories without ':'");
+                c.arg("--library-path").arg(path).arg(binary);
+                c
+            }
             Side::Ours(_) => Command::new(binary),
         };
         for (k, _) in std::env::vars_os() {
@@ -453,6 +474,32 @@ impl Side {
         }
         cmd
     }
+}
+
+/// The unwinder that `pthread_cancel` loads.
+const LIBGCC_S: &str = "libgcc_s.so.1";
+
+/// A directory holding the newest `libgcc_s.so.1` from Debian's `libgcc-s1`
+/// whose symbol versions `libs` (a real glibc) all has.
+fn libgcc_s_for(libs: &LibDir, cache: &Cache) -> Result<PathBuf> {
+    const PACKAGE: &str = "libgcc-s1";
+    let mut tried = Vec::new();
+    for version in fetch::debian_package_versions(PACKAGE, cache)? {
+        let lib = fetch::unpack_debian_library(PACKAGE, &version, LIBGCC_S, cache)?;
+        let missing = libs.missing(&build::version_needs(&lib)?);
+        if missing.is_empty() {
+            return Ok(lib.parent().expect("a file in a directory").to_owned());
+        }
+        tried.push(format!("{version} needs {}", missing.join(", ")));
+    }
+    bail!(
+        "{PACKAGE}: {}",
+        if tried.is_empty() {
+            "none on offer".to_string()
+        } else {
+            tried.join("; ")
+        }
+    )
 }
 
 /// Why the test driver said UNSUPPORTED: the first line of the output,

@@ -16,6 +16,14 @@ extern __thread bool __malloc_standalone_thread_entered
   __attribute__ ((tls_model ("initial-exec"))) attribute_hidden;
 extern void __malloc_standalone_first_entry (void) attribute_hidden;
 
+/* The value of NAME in the environment the kernel passed at startup
+   (stubs/tunables.c): it exists before libc has set environ.  */
+extern const char *__malloc_standalone_getenv (const char *name)
+  attribute_hidden;
+/* Makes __morecore the main arena's growth function and maps the region of
+   MALLOC_STANDALONE_HEAP (stubs/morecore.c); SECURE: AT_SECURE.  */
+extern void __malloc_standalone_morecore_init (bool secure) attribute_hidden;
+
 static inline void
 malloc_standalone_enter (void)
 {

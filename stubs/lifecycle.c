@@ -11,6 +11,7 @@
    thread reaches on its first entry into the allocator (see
    shims/malloc-standalone-entry.h), and from a constructor.  */
 #include <limits.h>
+#include <malloc-standalone-entry.h>
 #include <malloc/malloc-internal.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -87,6 +88,7 @@ static void
 process_init (void)
 {
   __libc_enable_secure = getauxval (AT_SECURE) != 0;
+  __malloc_standalone_morecore_init (__libc_enable_secure);
   if (__ptmalloc_init != NULL)
     __ptmalloc_init ();
   thread_exit_key_created

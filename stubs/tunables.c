@@ -280,6 +280,16 @@ startup_environment (void)
   return (char **) (sp + 1) + *sp + 1;
 }
 
+const char *
+__malloc_standalone_getenv (const char *name)
+{
+  size_t len = strlen (name);
+  for (char **ep = startup_environment (); *ep != NULL; ep++)
+    if (strncmp (*ep, name, len) == 0 && (*ep)[len] == '=')
+      return *ep + len + 1;
+  return NULL;
+}
+
 static void
 tunables_init (void)
 {

@@ -55,6 +55,11 @@ pub const LDFLAGS: &[&str] = &[
 /// The `since` of an export that bridges host API the version lacks.
 pub const BRIDGE: &str = "bridge";
 
+/// Compatibility symbols exported anyway, for experiments: the main arena's
+/// growth function as glibc had it up to 2.33 (stubs/morecore.c makes
+/// every version's allocator use it).
+pub const EXPERIMENT_EXPORTS: &[&str] = &["__morecore", "__default_morecore"];
+
 /// The functions the host's own `<malloc.h>` declares: the allocator API a
 /// program built on this host may call.
 fn host_malloc_api(index: &Index, scratch: &Path) -> Result<BTreeSet<String>, ResolveError> {
@@ -164,6 +169,10 @@ pub struct Resolution {
 struct TuFacts {
     /// External symbols this TU defines (definitions and aliases).
     defined: BTreeSet<String>,
+    /// Those of `defined` that are weak definitions. In a stub, a weak
+    /// definition is a fallback: it provides a symbol only where no glibc
+    /// file of the build does (the linker lets a strong definition win).
+    weak: BTreeSet<String>,
     /// Every function defined, any linkage (for feature detection).
     functions: BTreeSet<String>,
     /// External symbols referenced but not defined here: (referrer, name).
@@ -317,6 +326,9 @@ fn parse_tu(
                     }
                     if c.linkage() == Linkage::External {
                         f.defined.insert(name.clone());
+                        if pretty.contains("__attribute__((weak))") {
+                            f.weak.insert(name.clone());
+                        }
                     }
                     collect_refs(&c, &name, &mut refs);
                 }
@@ -603,9 +615,20 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
             }
         }
 
+        // What decides a need: glibc's definitions, and stubs' strong ones.
+        let is_stub = |path: &str| {
+            tus.iter()
+                .any(|t| t.path() == path && matches!(t, TranslationUnit::Stub { .. }))
+        };
         let defined: BTreeSet<String> = facts
-            .values()
-            .flat_map(|f| f.defined.iter().cloned())
+            .iter()
+            .flat_map(|(path, f)| {
+                let stub = is_stub(path);
+                f.defined
+                    .iter()
+                    .filter(move |n| !stub || !f.weak.contains(*n))
+                    .cloned()
+            })
             .collect();
         let glibc_defined: BTreeSet<String> = tus
             .iter()
@@ -619,7 +642,11 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
             .collect();
         let stubs_index: BTreeMap<String, String> = stub_facts
             .iter()
-            .flat_map(|(p, f)| f.defined.iter().map(move |n| (n.clone(), p.clone())))
+            .flat_map(|(p, f)| {
+                f.defined
+                    .difference(&f.weak)
+                    .map(move |n| (n.clone(), p.clone()))
+            })
             .collect();
         let glibc_file = |n: &str| glibc_files.find(n);
         let rule_facts = Facts {
@@ -683,7 +710,10 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         // (a bridge for API this version has).
         for (path, f) in &stub_facts {
             if f.needs.iter().any(|(_, n)| glibc_defined.contains(n))
-                && !f.defined.iter().any(|n| glibc_defined.contains(n))
+                && !f
+                    .defined
+                    .difference(&f.weak)
+                    .any(|n| glibc_defined.contains(n))
             {
                 push_tu(
                     &mut tus,
@@ -1108,11 +1138,15 @@ fn finish(
     });
 
     // Exports: the version's public names that the build defines, except
-    // compatibility-only symbols (no program built for this version can link them).
+    // compatibility-only symbols (no program built for this version can link
+    // them) other than those kept for experiments.
     let compat: BTreeSet<&String> = facts.values().flat_map(|f| &f.compat).collect();
     let exports: Vec<Export> = exports_wanted
         .iter()
-        .filter(|(n, _)| defined.contains(*n) && !compat.contains(n))
+        .filter(|(n, _)| {
+            defined.contains(*n)
+                && (!compat.contains(n) || EXPERIMENT_EXPORTS.contains(&n.as_str()))
+        })
         .map(|(n, v)| Export {
             name: n.clone(),
             since: v.clone(),
@@ -1184,7 +1218,11 @@ fn detect_features(
     // as a compatibility symbol, not bridged by a stub.
     let exported = |n: &str| exports.iter().any(|e| e.name == n && e.since != BRIDGE);
     m.insert("hooks".into(), exported("__malloc_hook"));
-    m.insert("morecore".into(), exported("__morecore"));
+    // malloc.c itself calls __morecore (up to 2.33), rather than a stub.
+    m.insert(
+        "morecore".into(),
+        exported("__morecore") && !any(&|f| f.compat.contains("__morecore")),
+    );
     m.insert("eager_init".into(), defined("__ptmalloc_init"));
     m.insert("mallinfo2".into(), exported("mallinfo2"));
     m.insert("free_sized".into(), exported("free_sized"));

@@ -17,9 +17,9 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{build_so, pinned, reference, scratch};
 use object::read::elf::{Dyn, ElfFile64, Sym};
@@ -82,103 +82,13 @@ fn every_version_is_tested() {
 
 // ---------------------------------------------------------------- running
 
-/// How long any one program may run before the test fails.
-const TIMEOUT: Duration = Duration::from_secs(120);
-
-/// A command with none of the environment that changes how an allocator
-/// behaves (so results do not depend on the caller's shell).
-fn clean(program: impl AsRef<OsStr>) -> Command {
-    let mut cmd = Command::new(program);
-    clean_env(&mut cmd);
-    cmd
-}
-
-fn clean_env(cmd: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        let name_str = name.to_string_lossy();
-        if name_str.starts_with("MALLOC_")
-            || name_str.starts_with("LD_")
-            || name_str == "GLIBC_TUNABLES"
-            || name_str == "PYTHONMALLOC"
-        {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.env("LC_ALL", "C").stdin(Stdio::null());
-}
-
-/// `program` on the host with our allocator preloaded.
-fn preloaded(so: &Path, program: impl AsRef<OsStr>) -> Command {
-    let mut cmd = clean(program);
-    cmd.env("LD_PRELOAD", so);
-    cmd
-}
+use common::run::{clean, clean_env, describe, preloaded, run, run_ok, tail};
 
 /// `program` on the real glibc of a version.
 fn on_reference(r: &resolver::fetch::ReferenceLibc, program: impl AsRef<OsStr>) -> Command {
     let mut cmd = r.command(program);
     clean_env(&mut cmd);
     cmd
-}
-
-fn describe(cmd: &Command) -> String {
-    let mut text = String::new();
-    for (k, v) in cmd.get_envs() {
-        if let Some(v) = v {
-            text.push_str(&format!("{}={} ", k.to_string_lossy(), v.to_string_lossy()));
-        }
-    }
-    text.push_str(&cmd.get_program().to_string_lossy());
-    for a in cmd.get_args() {
-        text.push(' ');
-        text.push_str(&a.to_string_lossy());
-    }
-    text
-}
-
-/// Runs a command to completion (killing it and failing after [`TIMEOUT`]).
-fn run(cmd: &mut Command) -> Output {
-    let what = describe(cmd);
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(out) => out.unwrap_or_else(|e| panic!("waiting for {what}: {e}")),
-        Err(_) => {
-            // Only the child this test started, by its id.
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("{what} did not finish within {TIMEOUT:?}");
-        }
-    }
-}
-
-/// Runs a command that must exit 0, and returns its stdout.
-fn run_ok(cmd: &mut Command) -> String {
-    let what = describe(cmd);
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        tail(&out.stdout),
-        tail(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 // ---------------------------------------------------------------- test programs

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod run;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};

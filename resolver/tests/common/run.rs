@@ -1,0 +1,116 @@
+//! Running programs in tests: a clean allocator environment, a time limit,
+//! and failure messages that say what ran.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// How long any one program may run before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A command with none of the environment that changes how an allocator
+/// behaves (so results do not depend on the caller's shell).
+pub fn clean(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    clean_env(&mut cmd);
+    cmd
+}
+
+pub fn clean_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let name_str = name.to_string_lossy();
+        if name_str.starts_with("MALLOC_")
+            || name_str.starts_with("LD_")
+            || name_str == "GLIBC_TUNABLES"
+            || name_str == "PYTHONMALLOC"
+        {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd.env("LC_ALL", "C").stdin(Stdio::null());
+}
+
+/// `program` on the host with our allocator preloaded.
+pub fn preloaded(so: &Path, program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = clean(program);
+    cmd.env("LD_PRELOAD", so);
+    cmd
+}
+
+pub fn describe(cmd: &Command) -> String {
+    let mut text = String::new();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            text.push_str(&format!("{}={} ", k.to_string_lossy(), v.to_string_lossy()));
+        }
+    }
+    text.push_str(&cmd.get_program().to_string_lossy());
+    for a in cmd.get_args() {
+        text.push(' ');
+        text.push_str(&a.to_string_lossy());
+    }
+    text
+}
+
+/// Runs a command to completion (killing it and failing after [`TIMEOUT`]).
+pub fn run(cmd: &mut Command) -> Output {
+    let what = describe(cmd);
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(TIMEOUT) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("waiting for {what}: {e}")),
+        Err(_) => {
+            // Only the child this test started, by its id.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("{what} did not finish within {TIMEOUT:?}");
+        }
+    }
+}
+
+/// Runs a command that must exit 0, and returns its stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let what = describe(cmd);
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        tail(&out.stdout),
+        tail(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// `tests/c/<name>.c` (plus `extra` sources under `tests/c/` or the
+/// project) compiled for the host with `-O2 -pthread`, warnings as
+/// errors, into `dir`; returns the executable.
+pub fn compile_host(name: &str, extra_flags: &[&str], dir: &Path) -> PathBuf {
+    let exe = dir.join(name);
+    let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
+    let mut cmd = clean("gcc");
+    cmd.args(["-Wall", "-Wextra", "-Werror", "-O2", "-pthread"])
+        .args(extra_flags)
+        .arg(super::project().join("tests/c").join(format!("{name}.c")))
+        .arg("-o")
+        .arg(&tmp);
+    run_ok(&mut cmd);
+    std::fs::rename(&tmp, &exe).unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+    exe
+}

@@ -139,7 +139,7 @@ fn environment_fixes_the_heap(version: &str) {
         "glibc {version}: the heap belongs at 0x500000000000:\n{a}"
     );
     // Without it, the heap is sbrk's (and ASLR moves it).
-    let plain = run_ok(&mut preloaded(&so, program()).arg("plain"));
+    let plain = run_ok(preloaded(&so, program()).arg("plain"));
     assert!(!plain.contains("0x5000000"), "glibc {version}:\n{plain}");
 
     // A malformed value and an address that cannot be had are fatal, with

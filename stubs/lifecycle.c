@@ -24,6 +24,11 @@ __thread bool __malloc_standalone_thread_entered;
 
 /* Defined by malloc.c from 2.42 on; a null weak reference before.  */
 extern void __ptmalloc_init (void) __attribute__ ((weak)) attribute_hidden;
+/* The tracer (stubs/options/trace.c), in `trace' builds only.  */
+extern void __malloc_standalone_trace_init (bool secure)
+  __attribute__ ((weak)) attribute_hidden;
+extern void __malloc_standalone_trace_fork_child (void)
+  __attribute__ ((weak)) attribute_hidden;
 
 static pthread_key_t thread_exit_key;
 static bool thread_exit_key_created;
@@ -64,6 +69,8 @@ fork_parent (void)
 static void
 fork_child (void)
 {
+  if (__malloc_standalone_trace_fork_child != NULL)
+    __malloc_standalone_trace_fork_child ();
   if (fork_locked)
     {
       __malloc_fork_unlock_child ();
@@ -89,6 +96,8 @@ process_init (void)
 {
   __libc_enable_secure = getauxval (AT_SECURE) != 0;
   __malloc_standalone_morecore_init (__libc_enable_secure);
+  if (__malloc_standalone_trace_init != NULL)
+    __malloc_standalone_trace_init (__libc_enable_secure);
   if (__ptmalloc_init != NULL)
     __ptmalloc_init ();
   thread_exit_key_created

@@ -54,6 +54,15 @@ pub enum BuildError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "glibc {version} has no build option `{option}` (its manifest offers: {offered}); \
+         run without it, or pick another version"
+    )]
+    NoSuchOption {
+        version: String,
+        option: String,
+        offered: String,
+    },
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
 }
@@ -76,6 +85,9 @@ pub struct BuildOptions {
     pub cc: String,
     /// Parallel compile jobs.
     pub jobs: usize,
+    /// Build options to switch on (the manifest's `options`, e.g. `hooks`,
+    /// `trace`).
+    pub options: Vec<String>,
 }
 
 impl BuildOptions {
@@ -88,8 +100,40 @@ impl BuildOptions {
             jobs: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            options: Vec::new(),
         }
     }
+}
+
+/// The build options that apply to `m`, sorted: `requested` minus those the
+/// version has natively (its hooks, before 2.34), which need nothing; an
+/// option the manifest neither offers nor has natively is an error.
+pub fn applicable_options(m: &Manifest, requested: &[String]) -> Result<Vec<String>, BuildError> {
+    let mut out: Vec<String> = Vec::new();
+    for o in requested {
+        if m.options.contains_key(o) {
+            if !out.contains(o) {
+                out.push(o.clone());
+            }
+        } else if !native_option(m, o) {
+            return Err(BuildError::NoSuchOption {
+                version: m.version.clone(),
+                option: o.clone(),
+                offered: if m.options.is_empty() {
+                    "none".to_string()
+                } else {
+                    m.options.keys().cloned().collect::<Vec<_>>().join(", ")
+                },
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether the version's default build already has what option `o` adds.
+pub fn native_option(m: &Manifest, o: &str) -> bool {
+    o == "hooks" && m.features.get("hooks").copied().unwrap_or(false)
 }
 
 /// What a build did.
@@ -103,13 +147,24 @@ pub struct Built {
     pub linked: bool,
 }
 
-/// The file name of a version's shared object.
-pub fn so_name(m: &Manifest, debug: bool) -> String {
-    if debug {
-        format!("libmalloc-glibc-{}-debug.so", m.version)
-    } else {
-        format!("libmalloc-glibc-{}.so", m.version)
+/// What a build's names carry after the version: each option, then
+/// `-debug`, e.g. `2.36-hooks-trace-debug`.
+fn variant(m: &Manifest, options: &[String], debug: bool) -> String {
+    let mut v = m.version.clone();
+    for o in options {
+        v.push('-');
+        v.push_str(o);
     }
+    if debug {
+        v.push_str("-debug");
+    }
+    v
+}
+
+/// The file name of a version's shared object, with the (applicable,
+/// sorted) options it was built with.
+pub fn so_name(m: &Manifest, options: &[String], debug: bool) -> String {
+    format!("libmalloc-glibc-{}.so", variant(m, options, debug))
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -186,11 +241,16 @@ fn include_flags(m: &Manifest, project: &Path, staged: &Path, gen: &Path) -> Vec
     a
 }
 
-/// The version script: the manifest's exports, everything else local.
-pub fn version_script(m: &Manifest) -> String {
+/// The version script: the manifest's exports and those of the options,
+/// everything else local.
+pub fn version_script(m: &Manifest, options: &[String]) -> String {
     let mut s = String::from("/* Generated from the manifest's exports.  */\n{\n  global:\n");
-    for e in &m.exports {
-        s.push_str(&format!("    {};\n", e.name));
+    let mut names: BTreeSet<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
+    for o in options {
+        names.extend(m.options[o].exports.iter().map(|e| e.name.as_str()));
+    }
+    for n in names {
+        s.push_str(&format!("    {n};\n"));
     }
     s.push_str("  local:\n    *;\n};\n");
     s
@@ -284,12 +344,12 @@ pub fn build(
             })
         }
     }
+    let options = applicable_options(m, &opts.options)?;
+    let plans: Vec<&manifest::BuildOption> = options.iter().map(|o| &m.options[o]).collect();
     let project = project.canonicalize().map_err(io(project))?;
-    let dir = opts.out.join(format!(
-        "build-{}{}",
-        m.version,
-        if opts.debug { "-debug" } else { "" }
-    ));
+    let dir = opts
+        .out
+        .join(format!("build-{}", variant(m, &options, opts.debug)));
     let staged = dir.join("glibc");
     let gen = dir.join("gen");
     let obj = dir.join("obj");
@@ -323,7 +383,27 @@ pub fn build(
     cflags.push(format!("-fmacro-prefix-map={}/=", project.display()));
     cflags.push(format!("-fmacro-prefix-map={}/=../", staged.display()));
     cflags.push(format!("-fmacro-prefix-map={}/malloc/=", staged.display()));
-    let includes = include_flags(m, &project, &staged, &gen);
+    let mut includes = include_flags(m, &project, &staged, &gen);
+    let mut glibc_renames: Vec<String> = Vec::new();
+    for p in &plans {
+        for (k, v) in &p.defines {
+            includes.push(format!("-D{k}={v}"));
+        }
+        for (k, v) in &p.glibc_renames {
+            let d = format!("-D{k}={v}");
+            if !glibc_renames.contains(&d) {
+                glibc_renames.push(d);
+            }
+        }
+    }
+    let mut units: Vec<&TranslationUnit> = m.translation_units.iter().collect();
+    for p in &plans {
+        for tu in &p.translation_units {
+            if !units.contains(&tu) {
+                units.push(tu);
+            }
+        }
+    }
     let staged_digest = sha256(
         m.verbatim
             .iter()
@@ -332,8 +412,7 @@ pub fn build(
             .as_bytes(),
     );
 
-    let jobs: Vec<Job> = m
-        .translation_units
+    let jobs: Vec<Job> = units
         .iter()
         .map(|tu| {
             let (source, stem) = match tu {
@@ -346,6 +425,9 @@ pub fn build(
             ));
             let mut args = cflags.clone();
             args.extend(includes.iter().cloned());
+            if matches!(tu, TranslationUnit::Glibc { .. }) {
+                args.extend(glibc_renames.iter().cloned());
+            }
             args.extend([
                 "-MMD".into(),
                 "-MP".into(),
@@ -371,10 +453,10 @@ pub fn build(
     compile_all(&opts.cc, &stale, opts.jobs.max(1))?;
 
     // Link when an object or the link command changed.
-    let so = opts.out.join(so_name(m, opts.debug));
+    let so = opts.out.join(so_name(m, &options, opts.debug));
     let map = dir.join("exports.map");
-    write_if_changed(&map, version_script(m).as_bytes())?;
-    let soname = so_name(m, false);
+    write_if_changed(&map, version_script(m, &options).as_bytes())?;
+    let soname = so_name(m, &options, false);
     let mut link: Vec<String> = m.flags.ldflags.clone();
     link.push(format!("-Wl,--version-script={}", map.display()));
     link.push(format!("-Wl,-soname,{soname}"));

@@ -79,6 +79,16 @@ enum Command {
         /// The debug build (-O0 -g3) instead of -O2 -g.
         #[arg(long, env = "DEBUG", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
         debug: bool,
+        /// Call __malloc_hook, __free_hook, __realloc_hook, __memalign_hook
+        /// and __after_morecore_hook as glibc 2.33 did (versions from 2.34;
+        /// earlier ones have them natively). Names the .so `...-hooks.so`.
+        #[arg(long)]
+        hooks: bool,
+        /// Compile in the tracer, switched on at run time by
+        /// MALLOC_STANDALONE_TRACE=<file> (MALLOC_STANDALONE_TRACE_FORMAT=
+        /// mtrace|jsonl). Names the .so `...-trace.so`.
+        #[arg(long)]
+        trace: bool,
     },
     /// Write the dependency graph of a resolution.
     Graph {
@@ -218,8 +228,15 @@ pub fn run(cli: Cli) -> Result<()> {
             src,
             out,
             debug,
+            hooks,
+            trace,
         } => {
             let project = project()?;
+            let requested: Vec<String> = [("hooks", hooks), ("trace", trace)]
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(o, _)| o.to_string())
+                .collect();
             let manifests: Vec<PathBuf> = if pinned {
                 let dir = project.join("nix/manifests");
                 let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -246,7 +263,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 };
                 // Each build also compiles its units in parallel: a version's
                 // malloc.c is its long pole, so overlapping versions pays.
-                let opts = resolver::build::BuildOptions::new(out.clone(), debug);
+                let mut opts = resolver::build::BuildOptions::new(out.clone(), debug);
+                opts.options = requested.clone();
+                for o in &requested {
+                    if resolver::build::native_option(&m, o) {
+                        say(
+                            bar,
+                            format!("glibc {}: --{o}: the default build has them", m.version),
+                        );
+                    }
+                }
                 let start = Instant::now();
                 let built =
                     resolver::build::build(&m, &s.root, &project, &opts).with_context(|| {

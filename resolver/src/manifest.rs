@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// The schema version this build of the resolver writes and understands.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// Errors reading or writing a manifest.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,29 @@ pub struct Manifest {
     /// The tunables of the namespaces the allocator reads, from the version's
     /// `elf/dl-tunables.list` (the build generates [`TUNABLES_HEADER`] from them).
     pub tunables: Vec<Tunable>,
+    /// Build options a builder may switch on (`resolver build --hooks`,
+    /// `--trace`), by name; off by default, so the default build stays the
+    /// version's allocator exactly. (Absent from schema 1 manifests.)
+    #[serde(default)]
+    pub options: BTreeMap<String, BuildOption>,
+}
+
+/// What switching on one build option adds to the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildOption {
+    /// One line for `--help`-style listings.
+    pub description: String,
+    /// Stub units compiled in addition (pinned in [`Manifest::stubs`]).
+    pub translation_units: Vec<TranslationUnit>,
+    /// `-D` definitions for every unit, sorted by name.
+    pub defines: BTreeMap<String, String>,
+    /// `-D` renames for glibc's units only: each public entry point the
+    /// option wraps, and the name glibc's definition takes instead (the
+    /// option's stub defines the public name and calls it).
+    pub glibc_renames: BTreeMap<String, String>,
+    /// Symbols exported in addition.
+    pub exports: Vec<Export>,
 }
 
 /// The identity of the source tree.

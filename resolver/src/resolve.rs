@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::clang::{self, Cursor, Index, Kind, Linkage, Severity, Walk};
 use crate::graph::{Edge, FileClass, Graph, Node};
 use crate::manifest::{
-    self, Export, Flags, IncludeDir, Manifest, Origin, PinnedFile, Provider, Symbol,
+    self, BuildOption, Export, Flags, IncludeDir, Manifest, Origin, PinnedFile, Provider, Symbol,
     TranslationUnit, Tunable,
 };
 use crate::rules::{self, Decision, Facts, Need, Roots};
@@ -1154,6 +1154,17 @@ fn finish(
         .collect();
 
     let features = detect_features(&facts, &exports, &tunables);
+    let options = build_options(&src.version, &features, &defined, &exports, &exports_wanted);
+    // The options' files are pinned with the other stubs (the resolver
+    // does not parse them: they join only builds that ask for them).
+    for o in options.values() {
+        for tu in &o.translation_units {
+            stubs.insert(tu.path().to_string());
+        }
+    }
+    if options.contains_key("trace") {
+        stubs.insert(OPTION_TRACE_HEADER.to_string());
+    }
 
     let manifest = Manifest {
         schema: manifest::SCHEMA,
@@ -1182,12 +1193,118 @@ fn finish(
         exports,
         features,
         tunables,
+        options,
     };
     Ok(Resolution {
         manifest,
         graph,
         iterations,
     })
+}
+
+/// The allocator's public entry points that the `hooks` and `trace` build
+/// options wrap (those the version exports).
+pub const ENTRY_POINTS: &[&str] = &[
+    "malloc",
+    "free",
+    "calloc",
+    "realloc",
+    "reallocarray",
+    "memalign",
+    "aligned_alloc",
+    "posix_memalign",
+    "valloc",
+    "pvalloc",
+    "free_sized",
+    "free_aligned_sized",
+];
+
+/// The tracer's interface, included by the options' units.
+const OPTION_TRACE_HEADER: &str = "stubs/options/trace.h";
+
+/// The hook variables glibc called up to 2.33.
+const HOOKS: &[&str] = &[
+    "__malloc_hook",
+    "__free_hook",
+    "__realloc_hook",
+    "__memalign_hook",
+    "__after_morecore_hook",
+];
+
+/// The name glibc's definition of a wrapped entry point takes.
+pub fn glibc_entry_name(name: &str) -> String {
+    format!("__malloc_standalone_glibc_{name}")
+}
+
+/// The build options the version's source allows: `trace` always; `hooks`
+/// where the source still defines the hook variables (as compatibility
+/// symbols) but malloc.c no longer calls them (from 2.34). Both wrap the
+/// exported entry points with `stubs/options/entry.c`.
+fn build_options(
+    version: &str,
+    features: &BTreeMap<String, bool>,
+    defined: &BTreeSet<String>,
+    exports: &[Export],
+    exports_wanted: &BTreeMap<String, String>,
+) -> BTreeMap<String, BuildOption> {
+    let entry = TranslationUnit::Stub {
+        path: "stubs/options/entry.c".into(),
+    };
+    let glibc_renames: BTreeMap<String, String> = ENTRY_POINTS
+        .iter()
+        .filter(|n| exports.iter().any(|e| e.name == **n && e.since != BRIDGE))
+        .map(|n| (n.to_string(), glibc_entry_name(n)))
+        .collect();
+    let mut options = BTreeMap::new();
+    options.insert(
+        "trace".to_string(),
+        BuildOption {
+            description: "record every call of the exported entry points to \
+                          $MALLOC_STANDALONE_TRACE (mtrace or jsonl format)"
+                .into(),
+            translation_units: vec![
+                entry.clone(),
+                TranslationUnit::Stub {
+                    path: "stubs/options/trace.c".into(),
+                },
+            ],
+            defines: [
+                ("MALLOC_STANDALONE_TRACE".to_string(), "1".to_string()),
+                (
+                    "MALLOC_STANDALONE_GLIBC_VERSION".to_string(),
+                    format!("\"{version}\""),
+                ),
+            ]
+            .into(),
+            glibc_renames: glibc_renames.clone(),
+            exports: Vec::new(),
+        },
+    );
+    let hooks_native = features.get("hooks").copied().unwrap_or(false);
+    if !hooks_native && HOOKS.iter().all(|h| defined.contains(*h)) {
+        options.insert(
+            "hooks".to_string(),
+            BuildOption {
+                description: "call __malloc_hook, __free_hook, __realloc_hook, \
+                              __memalign_hook and __after_morecore_hook as glibc 2.33 did"
+                    .into(),
+                translation_units: vec![entry],
+                defines: [("MALLOC_STANDALONE_HOOKS".to_string(), "1".to_string())].into(),
+                glibc_renames,
+                exports: HOOKS
+                    .iter()
+                    .map(|h| Export {
+                        name: h.to_string(),
+                        since: exports_wanted
+                            .get(*h)
+                            .cloned()
+                            .unwrap_or_else(|| "GLIBC_2.0".into()),
+                    })
+                    .collect(),
+            },
+        );
+    }
+    options
 }
 
 /// Allocator features, read off the parsed source rather than a version table.

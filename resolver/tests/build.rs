@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::*;
 use resolver::build::{build, BuildOptions};
-use resolver::manifest::Manifest;
+use resolver::manifest::{Manifest, SCHEMA};
 
 fn pinned(version: &str) -> Manifest {
     Manifest::load(&pinned_path(version)).unwrap()
@@ -144,7 +144,10 @@ fn missing_compiler_is_named() {
 fn newer_schema_is_refused_by_build() {
     let text = std::fs::read_to_string(pinned_path("2.36"))
         .unwrap()
-        .replace("schema: 1\n", "schema: 2\n");
+        .replace(
+            &format!("schema: {SCHEMA}\n"),
+            &format!("schema: {}\n", SCHEMA + 1),
+        );
     let f = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(f.path(), text).unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -157,7 +160,10 @@ fn newer_schema_is_refused_by_build() {
     ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(e.contains("schema 2") && e.contains("newer"), "{e}");
+    assert!(
+        e.contains(&format!("schema {}", SCHEMA + 1)) && e.contains("newer"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -238,7 +238,10 @@ fn a_missing_shim_is_reported_with_its_include_chain() {
 #[test]
 fn newer_schema_is_refused() {
     let m = resolved("2.36");
-    let text = m.to_yaml().replace("schema: 1\n", "schema: 999\n");
+    let text = m.to_yaml().replace(
+        &format!("schema: {}\n", resolver::manifest::SCHEMA),
+        "schema: 999\n",
+    );
     let f = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(f.path(), text).unwrap();
     let src = tree("2.36");

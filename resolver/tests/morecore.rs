@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::run::{compile_host, preloaded, run, run_ok};
+use common::run::{compile, preloaded, run, run_ok, Abi};
 use common::{build_so, scratch};
 
 macro_rules! per_version {
@@ -51,7 +51,7 @@ fn every_version_is_tested() {
 
 fn program() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| compile_host("morecore", &[], &scratch("programs")))
+    EXE.get_or_init(|| compile("morecore", Abi::Host, &[], &scratch("programs")))
 }
 
 fn example() -> &'static Path {

@@ -350,7 +350,7 @@ fn generated_files_equal_the_rust_builders() {
             );
             assert_eq!(
                 p["versionScript"].as_str().unwrap(),
-                build::version_script(&m),
+                build::version_script(&m, &[]),
                 "glibc {}: the flake's version script differs from the Rust builder's",
                 m.version
             );
@@ -422,7 +422,7 @@ fn flake_checks_pass_and_every_so_matches_resolver_build() {
     let work = scratch("nix");
     let mut identical = Vec::new();
     for (m, debug) in ms.iter().flat_map(|m| [(m, false), (m, true)]) {
-        let name = build::so_name(m, debug);
+        let name = build::so_name(m, &[], debug);
         let out = outs[attr(&m.version, debug)].as_str().unwrap();
         let from_nix = Path::new(out).join("lib").join(&name);
         assert!(from_nix.is_file(), "{} is missing", from_nix.display());

@@ -82,7 +82,7 @@ fn every_version_is_tested() {
 
 // ---------------------------------------------------------------- running
 
-use common::run::{clean, clean_env, describe, preloaded, run, run_ok, tail};
+use common::run::{clean, clean_env, describe, preloaded, run, run_ok, tail, Abi};
 
 /// `program` on the real glibc of a version.
 fn on_reference(r: &resolver::fetch::ReferenceLibc, program: impl AsRef<OsStr>) -> Command {
@@ -93,17 +93,6 @@ fn on_reference(r: &resolver::fetch::ReferenceLibc, program: impl AsRef<OsStr>) 
 
 // ---------------------------------------------------------------- test programs
 
-/// How a program in `tests/c/` is built.
-#[derive(Clone, Copy, PartialEq)]
-enum Abi {
-    /// For the host only (under LD_PRELOAD).
-    Host,
-    /// Also for the oldest reference glibc: `old_start.c` instead of crt1.o,
-    /// no stack protector or fortification, so it asks only for symbol
-    /// versions that every version tested here has.
-    Old,
-}
-
 /// `tests/c/<name>.c` compiled once per test binary.
 fn program(name: &str, abi: Abi) -> PathBuf {
     static DONE: common::OnceMap<PathBuf> = OnceLock::new();
@@ -111,33 +100,7 @@ fn program(name: &str, abi: Abi) -> PathBuf {
 }
 
 fn compile(name: &str, abi: Abi) -> PathBuf {
-    let c = common::project().join("tests/c");
-    let dir = scratch("programs");
-    let exe = dir.join(name);
-    let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
-    let mut cmd = clean("gcc");
-    cmd.args([
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-Wno-deprecated-declarations",
-    ]);
-    match abi {
-        Abi::Host => {
-            cmd.args(["-O2", "-pthread"]);
-        }
-        Abi::Old => {
-            cmd.args([
-                "-O0",
-                "-fno-stack-protector",
-                "-U_FORTIFY_SOURCE",
-                "-nostartfiles",
-            ])
-            .arg(c.join("old_start.c"));
-        }
-    }
-    cmd.arg(c.join(format!("{name}.c"))).arg("-o").arg(&tmp);
-    run_ok(&mut cmd);
+    let exe = common::run::compile(name, abi, &[], &scratch("programs"));
     if abi == Abi::Old {
         // Every version it asks for must exist in the oldest glibc tested.
         let oldest = common::VERSIONS
@@ -145,7 +108,7 @@ fn compile(name: &str, abi: Abi) -> PathBuf {
             .map(|v| parse_glibc_version(&format!("GLIBC_{v}")).expect("a version"))
             .min()
             .expect("versions");
-        let elf = Elf::read(&tmp);
+        let elf = Elf::read(&exe);
         for u in &elf.undefined {
             if let Some((_, version)) = &u.version {
                 let v = parse_glibc_version(version)
@@ -160,7 +123,6 @@ fn compile(name: &str, abi: Abi) -> PathBuf {
             }
         }
     }
-    fs::rename(&tmp, &exe).unwrap_or_else(|e| panic!("renaming {}: {e}", tmp.display()));
     exe
 }
 

@@ -62,6 +62,13 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// The cost of the tracer of `--trace` builds, compiled in but off (and
+    /// on), in instructions per version.
+    Trace {
+        /// Allocator calls of the workload.
+        #[arg(long, default_value_t = 1_000_000)]
+        ops: u64,
+    },
 }
 
 fn project() -> PathBuf {
@@ -84,9 +91,13 @@ fn main() -> Result<()> {
         Cmd::Bench {
             which: Bench::Build { rounds },
         } => bench_build(rounds),
+        Cmd::Bench {
+            which: Bench::Trace { ops },
+        } => bench::trace::run(ops),
     }
 }
 
+mod bench;
 mod conformance;
 
 fn conformance_cmd(versions: Vec<String>, suite: Option<String>, write: bool) -> Result<()> {

@@ -139,38 +139,48 @@ pub fn scratch(name: &str) -> PathBuf {
 /// once per version per test binary. Panics with the build's output when
 /// it fails.
 pub fn build_so(version: &str) -> PathBuf {
+    build_with(version, &[])
+}
+
+/// The same with build options switched on (`resolver build --hooks
+/// --trace`): `libmalloc-glibc-<version>-<option>...so`.
+pub fn build_with(version: &str, options: &[&str]) -> PathBuf {
     static DONE: OnceMap<PathBuf> = OnceLock::new();
-    once_per(&DONE, version, || {
+    let key = std::iter::once(version)
+        .chain(options.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    once_per(&DONE, &key, || {
         let src = tree(version);
         let out = scratch("malloc");
         let manifest = pinned_path(version);
         let started = std::time::Instant::now();
-        let args = [
-            "build".as_ref(),
-            "--manifest".as_ref(),
-            manifest.as_os_str(),
-            "--src".as_ref(),
-            src.root.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ];
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"))
-            .args(args)
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"));
+        cmd.arg("build")
+            .arg("--manifest")
+            .arg(&manifest)
+            .arg("--src")
+            .arg(&src.root)
+            .arg("--out")
+            .arg(&out)
+            .args(options.iter().map(|o| format!("--{o}")))
             .current_dir(project())
-            .env_remove("DEBUG")
-            .output()
-            .expect("run resolver build");
+            .env_remove("DEBUG");
+        let o = cmd.output().expect("run resolver build");
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(
             o.status.success(),
-            "`resolver build` of glibc {version} failed ({}):\n{stdout}\n{}",
+            "`resolver build` of glibc {version} {options:?} failed ({}):\n{stdout}\n{}",
             o.status,
             String::from_utf8_lossy(&o.stderr)
         );
         let so = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
+        let m = pinned(version);
+        let wanted: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        let applicable = resolver::build::applicable_options(&m, &wanted).expect("options");
         assert_eq!(
             so.file_name().and_then(|n| n.to_str()),
-            Some(format!("libmalloc-glibc-{version}.so").as_str()),
+            Some(resolver::build::so_name(&m, &applicable, false).as_str()),
             "the last line of `resolver build`'s output should be the .so's path:\n{stdout}"
         );
         assert!(so.is_file(), "{} was not built", so.display());

@@ -98,19 +98,50 @@ pub fn tail(bytes: &[u8]) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// `tests/c/<name>.c` (plus `extra` sources under `tests/c/` or the
-/// project) compiled for the host with `-O2 -pthread`, warnings as
-/// errors, into `dir`; returns the executable.
-pub fn compile_host(name: &str, extra_flags: &[&str], dir: &Path) -> PathBuf {
+/// How a program in `tests/c/` is built.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Abi {
+    /// For the host only (under LD_PRELOAD).
+    Host,
+    /// Also for the oldest reference glibc: `old_start.c` instead of crt1.o,
+    /// no stack protector or fortification, so it asks only for symbol
+    /// versions that every version tested here has.
+    Old,
+}
+
+/// `tests/c/<name>.c` compiled with warnings as errors and `flags`, into
+/// `dir` (through a temporary name, so a failed compile leaves nothing);
+/// returns the executable.
+pub fn compile(name: &str, abi: Abi, flags: &[&str], dir: &Path) -> PathBuf {
+    let c = super::project().join("tests/c");
     let exe = dir.join(name);
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
     let mut cmd = clean("gcc");
-    cmd.args(["-Wall", "-Wextra", "-Werror", "-O2", "-pthread"])
-        .args(extra_flags)
-        .arg(super::project().join("tests/c").join(format!("{name}.c")))
+    cmd.args([
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-Wno-deprecated-declarations",
+    ]);
+    match abi {
+        Abi::Host => {
+            cmd.args(["-O2", "-pthread"]);
+        }
+        Abi::Old => {
+            cmd.args([
+                "-O0",
+                "-fno-stack-protector",
+                "-U_FORTIFY_SOURCE",
+                "-nostartfiles",
+            ])
+            .arg(c.join("old_start.c"));
+        }
+    }
+    cmd.args(flags)
+        .arg(c.join(format!("{name}.c")))
         .arg("-o")
         .arg(&tmp);
     run_ok(&mut cmd);
-    std::fs::rename(&tmp, &exe).unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+    std::fs::rename(&tmp, &exe).unwrap_or_else(|e| panic!("renaming {}: {e}", tmp.display()));
     exe
 }

@@ -1,0 +1,83 @@
+//! `cargo xtask bench trace`: what the tracer of `--trace` builds costs
+//! when it is compiled in but off (and, for information, when it is on),
+//! in instructions, for every pinned version: `bench/c/churn.c` under the
+//! default `.so` and under the `-trace` `.so`.
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use resolver::build::{build, BuildOptions};
+use resolver::manifest;
+use resolver::source::Cache;
+
+use super::{bench_program, instructions, ratio};
+
+pub fn run(ops: u64) -> Result<()> {
+    let cache = Cache::default_location()?;
+    let work = crate::project().join("target/bench/trace");
+    std::fs::create_dir_all(&work)?;
+    let churn = bench_program("churn", &work)?;
+    let mut rows = Vec::new();
+    for m in crate::pinned()? {
+        let src = crate::source_info(&m, &cache)?;
+        let plain = build(
+            &m,
+            &src.root,
+            &crate::project(),
+            &BuildOptions::new(work.join("so"), false),
+        )?
+        .so;
+        let mut opts = BuildOptions::new(work.join("so"), false);
+        opts.options = vec!["trace".into()];
+        let traced = build(&m, &src.root, &crate::project(), &opts)?.so;
+        let count = |so: &std::path::Path, trace_to: Option<&std::path::Path>| {
+            let mut c = Command::new(&churn);
+            c.arg(ops.to_string()).env("LD_PRELOAD", so);
+            if let Some(f) = trace_to {
+                c.env("MALLOC_STANDALONE_TRACE", f)
+                    .env("MALLOC_STANDALONE_TRACE_FORMAT", "jsonl");
+            }
+            instructions(c)
+        };
+        let base = count(&plain, None)?;
+        let off = count(&traced, None)?;
+        let on_file = work.join(format!("trace-{}.jsonl", m.version));
+        let on = count(&traced, Some(&on_file))?;
+        let _ = std::fs::remove_file(&on_file);
+        eprintln!(
+            "glibc {}: default {base}, trace off {off}, on {on}",
+            m.version
+        );
+        rows.push((m.version.clone(), base, off, on));
+    }
+    let mut md = format!(
+        "# Cost of the tracer\n\nCommand: `cargo xtask bench trace --ops {ops}`: `bench/c/churn.c` \
+         ({ops} allocator calls, one thread) under each version's default `.so` and its `--trace` \
+         `.so`, instructions counted by `valgrind --tool=cachegrind --cache-sim=no` (whole \
+         process). Tracing on writes jsonl to a file.\n\nMachine: {}. Date: {}. {}.\n\n\
+         | glibc | default | trace off | off / default | trace on | on / default |\n\
+         |---|---|---|---|---|---|\n",
+        crate::machine(),
+        crate::date(),
+        crate::cc_version()
+    );
+    let mut worst: f64 = 0.0;
+    for (v, base, off, on) in &rows {
+        worst = worst.max(*off as f64 / *base as f64);
+        md.push_str(&format!(
+            "| {v} | {base} | {off} | {} | {on} | {} |\n",
+            ratio(*off, *base),
+            ratio(*on, *base)
+        ));
+    }
+    md.push_str(&format!(
+        "\nTarget (issue 6): tracing compiled in but off costs under 1% (ratio below 1.010). \
+         Worst here: {worst:.3}.\n"
+    ));
+    let out = crate::project().join("bench/results/trace.md");
+    manifest::write_atomic(&out, md.as_bytes())?;
+    print!("{md}");
+    println!("{}", out.display());
+    Ok(())
+}

@@ -90,6 +90,28 @@ enum Command {
         #[arg(long)]
         trace: bool,
     },
+    /// Replay a jsonl allocation trace against several versions' allocators.
+    ///
+    /// Records a trace with a `--trace` build (MALLOC_STANDALONE_TRACE,
+    /// MALLOC_STANDALONE_TRACE_FORMAT=jsonl), then replays its calls, in
+    /// order and single-threaded, under each version's default .so (built
+    /// from its pinned source as needed) and on the host's own malloc, and
+    /// prints time, peak RSS and fragmentation side by side.
+    Replay {
+        /// The trace (jsonl).
+        trace: PathBuf,
+        /// Manifests of the versions to compare; repeat [default: every
+        /// manifest in nix/manifests].
+        #[arg(long, value_name = "FILE")]
+        manifest: Vec<PathBuf>,
+        /// Runs per allocator, interleaved; the median time is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Where the shared objects and the replayer are built
+        /// [default: <project>/target/malloc].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Write the dependency graph of a resolution.
     Graph {
         #[command(flatten)]
@@ -238,14 +260,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|(o, _)| o.to_string())
                 .collect();
             let manifests: Vec<PathBuf> = if pinned {
-                let dir = project.join("nix/manifests");
-                let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-                    .with_context(|| format!("reading {}", dir.display()))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-                    .collect();
-                v.sort();
-                v
+                pinned_manifests(&project)?
             } else {
                 manifest
             };
@@ -299,6 +314,12 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Replay {
+            trace,
+            manifest,
+            rounds,
+            out,
+        } => cmd_replay(&trace, manifest, rounds, out, &cache, &project()?),
         Command::Graph {
             src,
             format: GraphFormat::Dot,
@@ -393,6 +414,81 @@ fn open_sources(
 }
 
 /// Fetches exactly the source a manifest pins.
+fn cmd_replay(
+    trace: &Path,
+    manifests: Vec<PathBuf>,
+    rounds: usize,
+    out: Option<PathBuf>,
+    cache: &Cache,
+    project: &Path,
+) -> Result<()> {
+    use resolver::replay;
+    // A missing or unreadable trace is the user's first mistake: say so
+    // before building anything.
+    std::fs::File::open(trace)
+        .with_context(|| format!("cannot read the trace {}", trace.display()))?;
+    let manifests = if manifests.is_empty() {
+        pinned_manifests(project)?
+    } else {
+        manifests
+    };
+    let out = out.unwrap_or_else(|| project.join("target/malloc"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let replayer = replay::compile(&cc, project, &out)?;
+    let mut allocators: Vec<(String, Option<PathBuf>)> = Vec::new();
+    let host = fetch::host_glibc()?;
+    allocators.push((format!("host glibc {} (libc.so.6)", host.version), None));
+    for path in &manifests {
+        let m = Manifest::load(path)?;
+        let src = fetch_pinned(&m, cache)?;
+        let built = resolver::build::build(
+            &m,
+            &src.root,
+            project,
+            &resolver::build::BuildOptions::new(out.clone(), false),
+        )
+        .with_context(|| format!("building glibc {}", m.version))?;
+        allocators.push((format!("glibc {} (ours)", m.version), Some(built.so)));
+    }
+    let mut results: Vec<Vec<replay::Measurement>> = vec![Vec::new(); allocators.len()];
+    for round in 0..rounds.max(1) {
+        for (i, (name, so)) in allocators.iter().enumerate() {
+            let m = replay::replay(&replayer, trace, so.as_deref())?;
+            eprintln!(
+                "round {}: {name}: {:.1} ms",
+                round + 1,
+                m.time_ns as f64 / 1e6
+            );
+            results[i].push(m);
+        }
+    }
+    let rows: Vec<(String, replay::Measurement)> = allocators
+        .iter()
+        .zip(results)
+        .map(|((name, _), mut runs)| {
+            runs.sort_by_key(|m| m.time_ns);
+            (name.clone(), runs[runs.len() / 2].clone())
+        })
+        .collect();
+    print!("{}", replay::table(trace, &rows));
+    Ok(())
+}
+
+/// The manifests in `<project>/nix/manifests`, sorted.
+fn pinned_manifests(project: &Path) -> Result<Vec<PathBuf>> {
+    let dir = project.join("nix/manifests");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        bail!("no manifests in {}", dir.display());
+    }
+    Ok(v)
+}
+
 fn fetch_pinned(m: &Manifest, cache: &Cache) -> Result<GlibcSource> {
     Ok(fetch::pinned_source(m, cache)?)
 }

@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod graph;
 pub mod host;
 pub mod manifest;
+pub mod replay;
 pub mod resolve;
 pub mod rules;
 pub mod source;

@@ -95,17 +95,22 @@ hooked_malloc (size_t bytes, const void *caller)
   return GLIBC (malloc) (bytes);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_malloc (size_t bytes, const void *caller)
+{
+  void *r = hooked_malloc (bytes, caller);
+  TRACE (.op = TRACE_MALLOC, .size = bytes, .ret = r, .caller = caller);
+  return r;
+}
+#endif
+
 void *
 malloc (size_t bytes)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_malloc (bytes, caller);
-      TRACE (.op = TRACE_MALLOC, .size = bytes, .ret = r, .caller = caller);
-      return r;
-    }
-  return hooked_malloc (bytes, caller);
+    return traced_malloc (bytes, __builtin_return_address (0));
+  return hooked_malloc (bytes, __builtin_return_address (0));
 }
 
 /* 2.33's __free_hook path: true if the hook took the call.  */
@@ -126,13 +131,43 @@ free_hooked (void *mem, const void *caller)
 
 /* A free is recorded before it frees: afterwards another thread may be
    given the same memory, and its record must come later.  */
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void
+traced_free (void *mem, const void *caller)
+{
+  TRACE (.op = TRACE_FREE, .ptr = mem, .caller = caller);
+  if (!free_hooked (mem, caller))
+    GLIBC (free) (mem);
+}
+
+static __attribute__ ((noinline, cold)) void
+traced_free_sized (void *mem, size_t size, const void *caller)
+{
+  TRACE (.op = TRACE_FREE_SIZED, .ptr = mem, .size = size, .caller = caller);
+  if (!free_hooked (mem, caller))
+    GLIBC (free_sized) (mem, size);
+}
+
+static __attribute__ ((noinline, cold)) void
+traced_free_aligned_sized (void *mem, size_t alignment, size_t size,
+			   const void *caller)
+{
+  TRACE (.op = TRACE_FREE_ALIGNED_SIZED, .ptr = mem, .alignment = alignment,
+	 .size = size, .caller = caller);
+  if (!free_hooked (mem, caller))
+    GLIBC (free_aligned_sized) (mem, alignment, size);
+}
+#endif
+
 void
 free (void *mem)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    TRACE (.op = TRACE_FREE, .ptr = mem, .caller = caller);
-  if (free_hooked (mem, caller))
+    {
+      traced_free (mem, __builtin_return_address (0));
+      return;
+    }
+  if (free_hooked (mem, __builtin_return_address (0)))
     return;
   GLIBC (free) (mem);
 }
@@ -140,10 +175,12 @@ free (void *mem)
 void
 free_sized (void *mem, size_t size)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    TRACE (.op = TRACE_FREE_SIZED, .ptr = mem, .size = size, .caller = caller);
-  if (free_hooked (mem, caller))
+    {
+      traced_free_sized (mem, size, __builtin_return_address (0));
+      return;
+    }
+  if (free_hooked (mem, __builtin_return_address (0)))
     return;
   GLIBC (free_sized) (mem, size);
 }
@@ -151,11 +188,13 @@ free_sized (void *mem, size_t size)
 void
 free_aligned_sized (void *mem, size_t alignment, size_t size)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    TRACE (.op = TRACE_FREE_ALIGNED_SIZED, .ptr = mem, .alignment = alignment,
-	   .size = size, .caller = caller);
-  if (free_hooked (mem, caller))
+    {
+      traced_free_aligned_sized (mem, alignment, size,
+					__builtin_return_address (0));
+      return;
+    }
+  if (free_hooked (mem, __builtin_return_address (0)))
     return;
   GLIBC (free_aligned_sized) (mem, alignment, size);
 }
@@ -181,18 +220,23 @@ hooked_calloc (size_t n, size_t elem_size, const void *caller)
   return GLIBC (calloc) (n, elem_size);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_calloc (size_t n, size_t elem_size, const void *caller)
+{
+  void *r = hooked_calloc (n, elem_size, caller);
+  TRACE (.op = TRACE_CALLOC, .nmemb = n, .size = elem_size, .ret = r,
+	  .caller = caller);
+  return r;
+}
+#endif
+
 void *
 calloc (size_t n, size_t elem_size)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_calloc (n, elem_size, caller);
-      TRACE (.op = TRACE_CALLOC, .nmemb = n, .size = elem_size, .ret = r,
-	  .caller = caller);
-      return r;
-    }
-  return hooked_calloc (n, elem_size, caller);
+    return traced_calloc (n, elem_size, __builtin_return_address (0));
+  return hooked_calloc (n, elem_size, __builtin_return_address (0));
 }
 
 static void *
@@ -207,18 +251,23 @@ hooked_realloc (void *old, size_t bytes, const void *caller)
   return GLIBC (realloc) (old, bytes);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_realloc (void *old, size_t bytes, const void *caller)
+{
+  void *r = hooked_realloc (old, bytes, caller);
+  TRACE (.op = TRACE_REALLOC, .ptr = old, .size = bytes, .ret = r,
+	  .caller = caller);
+  return r;
+}
+#endif
+
 void *
 realloc (void *old, size_t bytes)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_realloc (old, bytes, caller);
-      TRACE (.op = TRACE_REALLOC, .ptr = old, .size = bytes, .ret = r,
-	  .caller = caller);
-      return r;
-    }
-  return hooked_realloc (old, bytes, caller);
+    return traced_realloc (old, bytes, __builtin_return_address (0));
+  return hooked_realloc (old, bytes, __builtin_return_address (0));
 }
 
 static void *
@@ -240,18 +289,23 @@ hooked_reallocarray (void *old, size_t n, size_t size, const void *caller)
   return GLIBC (reallocarray) (old, n, size);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_reallocarray (void *old, size_t n, size_t size, const void *caller)
+{
+  void *r = hooked_reallocarray (old, n, size, caller);
+  TRACE (.op = TRACE_REALLOCARRAY, .ptr = old, .nmemb = n, .size = size,
+	  .ret = r, .caller = caller);
+  return r;
+}
+#endif
+
 void *
 reallocarray (void *old, size_t n, size_t size)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_reallocarray (old, n, size, caller);
-      TRACE (.op = TRACE_REALLOCARRAY, .ptr = old, .nmemb = n, .size = size,
-	  .ret = r, .caller = caller);
-      return r;
-    }
-  return hooked_reallocarray (old, n, size, caller);
+    return traced_reallocarray (old, n, size, __builtin_return_address (0));
+  return hooked_reallocarray (old, n, size, __builtin_return_address (0));
 }
 
 static void *
@@ -262,18 +316,23 @@ hooked_memalign (size_t alignment, size_t bytes, const void *caller)
   return GLIBC (memalign) (alignment, bytes);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_memalign (size_t alignment, size_t bytes, const void *caller)
+{
+  void *r = hooked_memalign (alignment, bytes, caller);
+  TRACE (.op = TRACE_MEMALIGN, .alignment = alignment, .size = bytes,
+	  .ret = r, .caller = caller);
+  return r;
+}
+#endif
+
 void *
 memalign (size_t alignment, size_t bytes)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_memalign (alignment, bytes, caller);
-      TRACE (.op = TRACE_MEMALIGN, .alignment = alignment, .size = bytes,
-	  .ret = r, .caller = caller);
-      return r;
-    }
-  return hooked_memalign (alignment, bytes, caller);
+    return traced_memalign (alignment, bytes, __builtin_return_address (0));
+  return hooked_memalign (alignment, bytes, __builtin_return_address (0));
 }
 
 static void *
@@ -284,18 +343,23 @@ hooked_aligned_alloc (size_t alignment, size_t bytes, const void *caller)
   return GLIBC (aligned_alloc) (alignment, bytes);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_aligned_alloc (size_t alignment, size_t bytes, const void *caller)
+{
+  void *r = hooked_aligned_alloc (alignment, bytes, caller);
+  TRACE (.op = TRACE_ALIGNED_ALLOC, .alignment = alignment, .size = bytes,
+	  .ret = r, .caller = caller);
+  return r;
+}
+#endif
+
 void *
 aligned_alloc (size_t alignment, size_t bytes)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_aligned_alloc (alignment, bytes, caller);
-      TRACE (.op = TRACE_ALIGNED_ALLOC, .alignment = alignment, .size = bytes,
-	  .ret = r, .caller = caller);
-      return r;
-    }
-  return hooked_aligned_alloc (alignment, bytes, caller);
+    return traced_aligned_alloc (alignment, bytes, __builtin_return_address (0));
+  return hooked_aligned_alloc (alignment, bytes, __builtin_return_address (0));
 }
 
 static void *
@@ -306,17 +370,22 @@ hooked_valloc (size_t bytes, const void *caller)
   return GLIBC (valloc) (bytes);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_valloc (size_t bytes, const void *caller)
+{
+  void *r = hooked_valloc (bytes, caller);
+  TRACE (.op = TRACE_VALLOC, .size = bytes, .ret = r, .caller = caller);
+  return r;
+}
+#endif
+
 void *
 valloc (size_t bytes)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_valloc (bytes, caller);
-      TRACE (.op = TRACE_VALLOC, .size = bytes, .ret = r, .caller = caller);
-      return r;
-    }
-  return hooked_valloc (bytes, caller);
+    return traced_valloc (bytes, __builtin_return_address (0));
+  return hooked_valloc (bytes, __builtin_return_address (0));
 }
 
 static void *
@@ -340,17 +409,22 @@ hooked_pvalloc (size_t bytes, const void *caller)
   return GLIBC (pvalloc) (bytes);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) void *
+*traced_pvalloc (size_t bytes, const void *caller)
+{
+  void *r = hooked_pvalloc (bytes, caller);
+  TRACE (.op = TRACE_PVALLOC, .size = bytes, .ret = r, .caller = caller);
+  return r;
+}
+#endif
+
 void *
 pvalloc (size_t bytes)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      void *r = hooked_pvalloc (bytes, caller);
-      TRACE (.op = TRACE_PVALLOC, .size = bytes, .ret = r, .caller = caller);
-      return r;
-    }
-  return hooked_pvalloc (bytes, caller);
+    return traced_pvalloc (bytes, __builtin_return_address (0));
+  return hooked_pvalloc (bytes, __builtin_return_address (0));
 }
 
 static int
@@ -375,17 +449,22 @@ hooked_posix_memalign (void **memptr, size_t alignment, size_t size,
   return GLIBC (posix_memalign) (memptr, alignment, size);
 }
 
+#ifdef MALLOC_STANDALONE_TRACE
+static __attribute__ ((noinline, cold)) int
+traced_posix_memalign (void **memptr, size_t alignment, size_t size, const void *caller)
+{
+  int result = hooked_posix_memalign (memptr, alignment, size, caller);
+  TRACE (.op = TRACE_POSIX_MEMALIGN, .alignment = alignment, .size = size,
+	  .ret = result == 0 ? *memptr : NULL, .result = result,
+	  .caller = caller);
+  return result;
+}
+#endif
+
 int
 posix_memalign (void **memptr, size_t alignment, size_t size)
 {
-  const void *caller = __builtin_return_address (0);
   if (TRACING)
-    {
-      int result = hooked_posix_memalign (memptr, alignment, size, caller);
-      TRACE (.op = TRACE_POSIX_MEMALIGN, .alignment = alignment, .size = size,
-	  .ret = result == 0 ? *memptr : NULL, .result = result,
-	  .caller = caller);
-      return result;
-    }
-  return hooked_posix_memalign (memptr, alignment, size, caller);
+    return traced_posix_memalign (memptr, alignment, size, __builtin_return_address (0));
+  return hooked_posix_memalign (memptr, alignment, size, __builtin_return_address (0));
 }

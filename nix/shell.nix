@@ -35,6 +35,8 @@ let
     document malloc-standalone
     Print which glibc version's allocator is preloaded and where main_arena and mp_ are.
     end
+    # The `heap` command (arenas, tcache, bins, chunks), from gdb/.
+    source ${../gdb/malloc_standalone.py}
     catch load ${mallocDebug.soName}
     commands
       silent

@@ -516,7 +516,8 @@ fn dev_shell_has_gdb_and_its_gdbinit_finds_the_arena() {
             "-c",
             "bash",
             "-c",
-            "gdb -nx -batch -x \"$MALLOC_GLIBC_GDBINIT\" -ex run --args /usr/bin/true",
+            "gdb -nx -batch -x \"$MALLOC_GLIBC_GDBINIT\" -ex 'break exit' -ex run \
+             -ex 'heap arenas' --args /usr/bin/true",
         ],
     ));
     let session = String::from_utf8_lossy(&out.stdout);
@@ -530,6 +531,13 @@ fn dev_shell_has_gdb_and_its_gdbinit_finds_the_arena() {
     assert!(
         session.contains("main_arena at 0x") && session.contains(", mp_ at 0x"),
         "the gdbinit should locate main_arena and mp_:\n{session}\n{}",
+        tail(&out.stderr)
+    );
+    // And it loads the `heap` command (gdb/malloc_standalone.py).
+    assert!(
+        session.contains(&format!("glibc {HOST_VERSION} allocator (/nix/store/"))
+            && session.contains("main_arena 0x"),
+        "the gdbinit should load the heap command:\n{session}\n{}",
         tail(&out.stderr)
     );
 }

@@ -10,6 +10,7 @@
    All of it starts from __malloc_standalone_first_entry, which each
    thread reaches on its first entry into the allocator (see
    shims/malloc-standalone-entry.h), and from a constructor.  */
+#include <errno.h>
 #include <limits.h>
 #include <malloc-standalone-entry.h>
 #include <malloc/malloc-internal.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 int __libc_enable_secure;
+/* errno's offset from the thread pointer (shims/errno.h); 0 until known.  */
+long int __malloc_standalone_errno_offset;
 __thread bool __malloc_standalone_thread_entered;
 
 /* Defined by malloc.c from 2.42 on; a null weak reference before.  */
@@ -95,6 +98,11 @@ static void
 process_init (void)
 {
   __libc_enable_secure = getauxval (AT_SECURE) != 0;
+  {
+    char *tp;
+    __asm__ ("mov %%fs:0, %0" : "=r" (tp));
+    __malloc_standalone_errno_offset = (char *) __errno_location () - tp;
+  }
   __malloc_standalone_morecore_init (__libc_enable_secure);
   if (__malloc_standalone_trace_init != NULL)
     __malloc_standalone_trace_init (__libc_enable_secure);

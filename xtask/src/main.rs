@@ -62,6 +62,18 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// Real and synthetic workloads (glibc's bench-malloc-simple and
+    /// -thread, python3, gcc, sqlite3, our churn and producer/consumer)
+    /// under the host's malloc, our .so of every version, jemalloc,
+    /// mimalloc and tcmalloc: instructions, time, peak RSS, and a plot.
+    Workloads {
+        /// Interleaved timing rounds (the median ratio is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Time only (skip the valgrind instruction counts).
+        #[arg(long)]
+        no_instructions: bool,
+    },
     /// The cost of the tracer of `--trace` builds, compiled in but off (and
     /// on), in instructions per version.
     Trace {
@@ -94,6 +106,13 @@ fn main() -> Result<()> {
         Cmd::Bench {
             which: Bench::Trace { ops },
         } => bench::trace::run(ops),
+        Cmd::Bench {
+            which:
+                Bench::Workloads {
+                    rounds,
+                    no_instructions,
+                },
+        } => bench::workloads::run(rounds, no_instructions),
     }
 }
 

@@ -3,6 +3,7 @@
 //! runs interleaved, peak RSS from the kernel.
 
 pub mod trace;
+pub mod workloads;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,7 +11,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 /// Instructions a command executes, as `valgrind --tool=cachegrind
-/// --cache-sim=no` counts them (the whole process: loader, libc and all).
+/// --cache-sim=no` counts them (the whole process, loader and libc
+/// included, and every process it runs: gcc's cc1 and as).
 pub fn instructions(cmd: Command) -> Result<u64> {
     let program = cmd.get_program().to_owned();
     let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
@@ -19,6 +20,7 @@ pub fn instructions(cmd: Command) -> Result<u64> {
     v.args([
         "--tool=cachegrind",
         "--cache-sim=no",
+        "--trace-children=yes",
         "--cachegrind-out-file=/dev/null",
     ])
     .arg(&program)
@@ -44,13 +46,17 @@ pub fn instructions(cmd: Command) -> Result<u64> {
             stderr
         );
     }
-    stderr
+    let counts: Vec<u64> = stderr
         .lines()
-        .find_map(|l| {
+        .filter_map(|l| {
             let (_, rest) = l.split_once("I   refs:")?;
             rest.trim().replace(',', "").parse::<u64>().ok()
         })
-        .with_context(|| format!("no instruction count in valgrind's output:\n{stderr}"))
+        .collect();
+    if counts.is_empty() {
+        bail!("no instruction count in valgrind's output:\n{stderr}");
+    }
+    Ok(counts.iter().sum())
 }
 
 /// `bench/c/<name>.c` compiled with `-O2` into `dir`.

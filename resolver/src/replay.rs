@@ -63,7 +63,12 @@ pub fn compile(cc: &str, project: &Path, dir: &Path) -> Result<PathBuf, ReplayEr
     })?;
     let src = project.join("tools/replay.c");
     let exe = dir.join("replay");
-    let tmp = dir.join(format!(".replay-{}", std::process::id()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let tmp = dir.join(format!(
+        ".replay-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
     let mut cmd = Command::new(cc);
     cmd.args(["-O2", "-Wall", "-o"]).arg(&tmp).arg(&src);
     let out = cmd.output().map_err(|source| ReplayError::Io {

@@ -12,8 +12,13 @@ use common::run::{clean, run_ok};
 use common::{build_with, project, scratch};
 use resolver::replay::{self, Measurement};
 
+/// The replayer, compiled once per test binary.
 fn replayer() -> std::path::PathBuf {
-    replay::compile("cc", &project(), &scratch("replay")).expect("compile tools/replay.c")
+    static EXE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        replay::compile("cc", &project(), &scratch("replay")).expect("compile tools/replay.c")
+    })
+    .clone()
 }
 
 fn write(dir: &Path, name: &str, lines: &[String]) -> std::path::PathBuf {

@@ -5,8 +5,8 @@
    saving and restoring errno around its work, does twice per call.  libc's
    TLS is in the static TLS block of every thread, so errno's offset from
    the thread pointer is the same for all of them: stubs/lifecycle.c learns
-   it at the first entry into the allocator, and errno here is a load at
-   that offset (the call before then).  */
+   it at the first entry into the allocator, and errno here is an access at
+   that offset in the %fs segment (the call before then).  */
 #include_next <errno.h>
 
 #ifndef MALLOC_STANDALONE_ERRNO_H
@@ -14,15 +14,19 @@
 
 extern long int __malloc_standalone_errno_offset attribute_hidden;
 
-static inline __attribute__ ((always_inline)) int *
+/* errno's address in the fs segment: libc's TLS block is addressed from
+   the thread pointer, which is the base of %fs on x86_64, so GCC's __seg_fs
+   address space makes each access one load of the offset and one
+   %fs-relative access, as libc's own initial-exec errno (which loads its
+   offset from the GOT).  */
+static inline __attribute__ ((always_inline)) int __seg_fs *
 __malloc_standalone_errno_location (void)
 {
   long int offset = __malloc_standalone_errno_offset;
   if (__builtin_expect (offset == 0, 0))
-    return __errno_location ();
-  char *tp;
-  __asm__ ("mov %%fs:0, %0" : "=r" (tp));
-  return (int *) (tp + offset);
+    return (int __seg_fs *) ((char *) __errno_location ()
+			     - (char *) __builtin_thread_pointer ());
+  return (int __seg_fs *) offset;
 }
 
 # undef errno

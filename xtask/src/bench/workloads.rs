@@ -196,7 +196,7 @@ fn workloads(work: &Path, tree: &Path) -> Result<Vec<Workload>> {
         },
         Workload {
             name: "prodcons",
-            what: "bench/c/prodcons.c: 2 producers and 2 consumers pass 400,000 blocks".into(),
+            what: "bench/c/prodcons.c: a producer thread passes 2,000,000 blocks, 64 at a time, to a consumer thread that frees them".into(),
             count_instructions: false,
             command: Box::new(move || Command::new(&prodcons)),
             own_metric: None,

@@ -4,8 +4,8 @@
 //! missing). Fixed-work single-threaded runs are counted in instructions
 //! (valgrind, whole process, children included); every workload is also
 //! timed, each round running every allocator once in turn (A/B
-//! interleaved) and reporting the median of the per-round ratios to the
-//! host's malloc; peak RSS comes from the kernel (wait4's ru_maxrss).
+//! interleaved, each round starting at the next allocator) and reporting
+//! the median of the per-round ratios to the host's malloc; peak RSS comes from the kernel (wait4's ru_maxrss).
 //! Results: `bench/results/workloads.md` and `bench/results/workloads.svg`.
 
 use std::os::unix::process::ExitStatusExt;
@@ -360,17 +360,20 @@ pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
         } else {
             rounds.max(1)
         };
-        for _ in 0..n_rounds {
-            let mut values = Vec::new();
-            for (i, a) in allocators.iter().enumerate() {
+        for round in 0..n_rounds {
+            // Each round starts at the next allocator, so none always runs
+            // first (or right after the same neighbour).
+            let mut values = vec![0.0; allocators.len()];
+            for k in 0..allocators.len() {
+                let i = (round + k) % allocators.len();
+                let a = &allocators[i];
                 let (secs, kb, out) = timed((w.command)(), a.preload.as_deref())?;
-                let v = match w.own_metric {
+                values[i] = match w.own_metric {
                     Some(f) => {
                         f(&out).with_context(|| format!("{}: no figure in {out}", w.name))?
                     }
                     None => secs,
                 };
-                values.push(v);
                 peak[i] = peak[i].max(kb);
             }
             for (i, v) in values.iter().enumerate() {
@@ -420,7 +423,7 @@ pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
         md.push_str(&format!("| {} | {} |\n", w.name, cells.join(" | ")));
     }
     md.push_str(&format!(
-        "\n## Time, ratio to the host's malloc (median over {rounds} interleaved rounds; \
+        "\n## Time, ratio to the host's malloc (median over {rounds} interleaved rounds, each starting at the next allocator; \
          bench-malloc-thread: its time per iteration, one run)\n\n"
     ));
     md.push_str(&header(&names));

@@ -73,6 +73,15 @@ enum Bench {
         /// Time only (skip the valgrind instruction counts).
         #[arg(long)]
         no_instructions: bool,
+        /// Only this workload (repeatable), e.g. sqlite3. With --only or
+        /// --version the run is a focused A/B of the host's malloc against
+        /// our .so (no third-party allocators), written to
+        /// bench/results/workloads-focused.md.
+        #[arg(long = "only", value_name = "WORKLOAD")]
+        only: Vec<String>,
+        /// Only our .so of this pinned version (repeatable), e.g. 2.36.
+        #[arg(long = "version", value_name = "VERSION")]
+        versions: Vec<String>,
     },
     /// The cost of the tracer of `--trace` builds, compiled in but off (and
     /// on), in instructions per version.
@@ -111,8 +120,15 @@ fn main() -> Result<()> {
                 Bench::Workloads {
                     rounds,
                     no_instructions,
+                    only,
+                    versions,
                 },
-        } => bench::workloads::run(rounds, no_instructions),
+        } => bench::workloads::run(&bench::workloads::Selection {
+            rounds,
+            skip_instructions: no_instructions,
+            only,
+            versions,
+        }),
     }
 }
 

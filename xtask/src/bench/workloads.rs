@@ -293,12 +293,60 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
-    ensure_packages()?;
+/// What `bench workloads` runs.
+pub struct Selection {
+    /// Interleaved timing rounds.
+    pub rounds: usize,
+    pub skip_instructions: bool,
+    /// Workload names (empty: all).
+    pub only: Vec<String>,
+    /// Our pinned versions (empty: all).
+    pub versions: Vec<String>,
+}
+
+impl Selection {
+    /// A focused A/B run: the host's malloc against our .so only.
+    fn focused(&self) -> bool {
+        !self.only.is_empty() || !self.versions.is_empty()
+    }
+
+    /// The command line that reproduces this run.
+    fn command(&self) -> String {
+        let mut c = format!("cargo xtask bench workloads --rounds {}", self.rounds);
+        if self.skip_instructions {
+            c.push_str(" --no-instructions");
+        }
+        for w in &self.only {
+            c.push_str(&format!(" --only '{w}'"));
+        }
+        for v in &self.versions {
+            c.push_str(&format!(" --version {v}"));
+        }
+        c
+    }
+}
+
+pub fn run(sel: &Selection) -> Result<()> {
+    let (rounds, skip_instructions) = (sel.rounds, sel.skip_instructions);
+    if !sel.focused() {
+        ensure_packages()?;
+    }
     let cache = Cache::default_location()?;
     let work = crate::project().join("target/bench/workloads");
     std::fs::create_dir_all(&work)?;
     let manifests = crate::pinned()?;
+    for v in &sel.versions {
+        if !manifests.iter().any(|m| &m.version == v) {
+            bail!(
+                "--version {v}: no pinned manifest of glibc {v} in nix/manifests (pinned: {})",
+                manifests
+                    .iter()
+                    .map(|m| m.version.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let host = resolver::fetch::host_glibc()?;
     let mut allocators = vec![Allocator {
         name: format!("host glibc {}", host.version),
@@ -309,6 +357,9 @@ pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
         let src = crate::source_info(m, &cache)?;
         if m.version == host.version {
             host_tree = Some(src.root.clone());
+        }
+        if !sel.versions.is_empty() && !sel.versions.contains(&m.version) {
+            continue;
         }
         let so = build(
             m,
@@ -322,14 +373,29 @@ pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
             preload: Some(so),
         });
     }
-    for (name, _, so) in DEBIAN_ALLOCATORS {
+    for (name, _, so) in DEBIAN_ALLOCATORS.iter().filter(|_| !sel.focused()) {
         allocators.push(Allocator {
             name: name.to_string(),
             preload: Some(Path::new(LIB).join(so)),
         });
     }
     let tree = host_tree.context("no pinned manifest of the host's glibc")?;
-    let workloads = workloads(&work, &tree)?;
+    let mut workloads = workloads(&work, &tree)?;
+    for w in &sel.only {
+        if !workloads.iter().any(|x| x.name == w) {
+            bail!(
+                "--only {w}: no such workload (workloads: {})",
+                workloads
+                    .iter()
+                    .map(|x| x.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    if !sel.only.is_empty() {
+        workloads.retain(|w| sel.only.iter().any(|o| o == w.name));
+    }
 
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     // instructions[w][a], time ratios[w][a], rss[w][a]
@@ -387,21 +453,34 @@ pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
     let names: Vec<&str> = allocators.iter().map(|a| a.name.as_str()).collect();
+    let others = if sel.focused() {
+        "a focused A/B run: no third-party allocators".to_string()
+    } else {
+        format!(
+            "Debian's {}",
+            DEBIAN_ALLOCATORS
+                .iter()
+                .map(|(n, pkg, _)| format!("{n} ({pkg} {})", package_version(pkg)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let ours = if sel.versions.is_empty() {
+        "each pinned version".to_string()
+    } else {
+        format!("glibc {}", sel.versions.join(", "))
+    };
     let mut md = format!(
-        "# Workloads under each allocator\n\nCommand: `cargo xtask bench workloads --rounds {rounds}`. \
+        "# Workloads under each allocator\n\nCommand: `{}`. \
          Machine: {}. Date: {}. {}. Load average before: {}; after: {}.\n\n\
-         Allocators: the host's glibc malloc (nothing preloaded), our `.so` of each pinned version, \
-         and Debian's {}.\n\nWorkloads:\n\n",
+         Allocators: the host's glibc malloc (nothing preloaded), our `.so` of {ours}; \
+         {others}.\n\nWorkloads:\n\n",
+        sel.command(),
         crate::machine(),
         crate::date(),
         crate::cc_version(),
         load_before.trim(),
         load_after.trim(),
-        DEBIAN_ALLOCATORS
-            .iter()
-            .map(|(n, pkg, _)| format!("{n} ({pkg} {})", package_version(pkg)))
-            .collect::<Vec<_>>()
-            .join(", ")
     );
     for w in &workloads {
         md.push_str(&format!("- **{}**: {}\n", w.name, w.what));
@@ -445,6 +524,13 @@ pub fn run(rounds: usize, skip_instructions: bool) -> Result<()> {
          time at most 1.02 on every workload, peak RSS within 1%. Time on this shared 2-core \
          machine is noisy; instruction counts are exact and repeatable.\n",
     );
+    if sel.focused() {
+        let out = crate::project().join("bench/results/workloads-focused.md");
+        manifest::write_atomic(&out, md.as_bytes())?;
+        print!("{md}");
+        println!("{}", out.display());
+        return Ok(());
+    }
     let out = crate::project().join("bench/results/workloads.md");
     manifest::write_atomic(&out, md.as_bytes())?;
     let svg = plot(&names, &workloads, &instr, &time);

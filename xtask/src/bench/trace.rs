@@ -95,8 +95,10 @@ pub fn run(ops: u64) -> Result<()> {
     md.push_str(&format!(
         "\nTarget (issue 6): tracing compiled in but off costs under 1% (ratio below 1.010). \
          Worst here: python3 {worst_python:.3}, churn {worst_churn:.3}. Tracing off, each \
-         entry point costs three instructions more (test the flag, branch, tail-jump to \
-         glibc's function: `objdump -d` of `malloc` in a `-trace` .so); churn does nothing \
+         entry point costs two instructions more on x86_64 (compare the flag, jump to glibc's \
+         function if it is clear: `ENTRY` in stubs/options/entry.c, `objdump -d` of `malloc` \
+         in a `-trace` .so; three, a compiled C wrapper, in a `-hooks-trace` .so or on other \
+         architectures); churn does nothing \
          but allocator calls (a malloc and free pair costs about 270 instructions there), \
          so it shows the most this can cost.\n"
     ));

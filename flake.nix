@@ -35,17 +35,24 @@
         fileset = lib.fileset.unions [ ./shims ./stubs ];
       };
 
-      malloc = version: debug:
+      malloc = version: options: debug:
         pkgs.callPackage ./nix/package.nix {
           manifest = manifests.${version};
-          inherit project debug;
+          inherit project options debug;
         };
-      attrName = version: debug: "malloc-glibc-${plan.attrVersion version}${lib.optionalString debug "-debug"}";
+      # malloc-glibc-2_36, malloc-glibc-2_36-trace-debug, ...: the .so's name
+      # with the version's dots made underscores.
+      attrName = version: options: debug:
+        "malloc-glibc-${plan.attrVersion (plan.variant manifests.${version} options debug)}";
+      # Each version without options and with every set of the options its
+      # manifest offers (hooks, trace), each in release and debug.
       mallocPackages = builtins.listToAttrs (builtins.concatMap
-        (version: [
-          (lib.nameValuePair (attrName version false) (malloc version false))
-          (lib.nameValuePair (attrName version true) (malloc version true))
-        ])
+        (version: builtins.concatMap
+          (options: [
+            (lib.nameValuePair (attrName version options false) (malloc version options false))
+            (lib.nameValuePair (attrName version options true) (malloc version options true))
+          ])
+          (plan.optionSets manifests.${version}))
         versions);
 
       resolver = pkgs.callPackage ./nix/resolver.nix {
@@ -60,8 +67,8 @@
         pkgs.callPackage ./nix/shell.nix {
           inherit resolver;
           pwndbg = pkgs.pwndbg or null;
-          malloc = mallocPackages.${attrName version false};
-          mallocDebug = mallocPackages.${attrName version true};
+          malloc = mallocPackages.${attrName version [ ] false};
+          mallocDebug = mallocPackages.${attrName version [ ] true};
           shells = map shellName versions;
         };
     in
@@ -69,7 +76,7 @@
       packages.${system} = mallocPackages // {
         inherit resolver;
         # The newest pinned glibc.
-        default = mallocPackages.${attrName newest false};
+        default = mallocPackages.${attrName newest [ ] false};
       };
 
       devShells.${system} = builtins.listToAttrs (map (v: lib.nameValuePair (shellName v) (shell v)) versions) // {

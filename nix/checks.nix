@@ -10,14 +10,15 @@
 , nixFiles
 }:
 let
-  # The .so exports exactly the manifest's `exports`; `ls` runs under it;
-  # then tests/c/whoami.c: the public API must resolve to this .so, and
-  # libc's own allocations (strdup) must land in it.
+  # The .so exports exactly the manifest's `exports` (and its options');
+  # `ls` runs under it; then tests/c/whoami.c: the public API must resolve
+  # to this .so, and libc's own allocations (strdup) must land in it. A
+  # -trace .so must record ls's allocations when asked to.
   smoke = name: pkg:
     runCommand "${name}-smoke"
       {
         nativeBuildInputs = [ stdenv.cc ];
-        exports = lib.concatMapStrings (e: "${e.name}\n") pkg.manifest.exports;
+        exports = lib.concatMapStrings (e: "${e}\n") pkg.exportNames;
         passAsFile = [ "exports" ];
       } ''
       so=${pkg}/lib/${pkg.soName}
@@ -32,7 +33,10 @@ let
         grep -qxF "$f	$so" whoami.out || { echo "$f is not ${pkg.soName}'s" >&2; exit 1; }
       done
       grep -q 'in-use bytes grew by [1-9]' whoami.out || { echo "libc's strdup did not allocate from ${pkg.soName}" >&2; exit 1; }
-      touch $out
+      ${lib.optionalString (builtins.elem "trace" pkg.options) ''
+        MALLOC_STANDALONE_TRACE=$PWD/ls.trace LD_PRELOAD=$so ls -la / > /dev/null
+        grep -q '^@ .* + 0x[0-9a-f]* 0x[0-9a-f]*$' ls.trace || { echo "${pkg.soName} did not trace ls's allocations" >&2; exit 1; }
+      ''}      touch $out
     '';
 in
 lib.mapAttrs' (name: pkg: lib.nameValuePair "${name}-smoke" (smoke name pkg)) mallocPackages

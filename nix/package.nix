@@ -10,6 +10,9 @@
 , manifest
   # The project's shims/ and stubs/ (a store path).
 , project
+  # Build options the manifest offers (its `options`, as `resolver build
+  # --hooks --trace`): [ "trace" ] gives libmalloc-glibc-<version>-trace.so.
+, options ? [ ]
   # The -O0 -g3 variant, libmalloc-glibc-<version>-debug.so.
 , debug ? false
 }:
@@ -88,20 +91,22 @@ let
     '';
   };
 
-  so = plan.soName manifest debug;
+  so = plan.soName manifest options debug;
+  # What the name carries after "malloc-glibc": "-hooks-trace-debug".
+  suffix = plan.variantSuffix options debug;
   commands = plan.commands {
-    inherit manifest debug project;
+    inherit manifest options debug project;
     staged = "${sources}";
     gen = ''"$PWD/gen"'';
   };
 in
 stdenv.mkDerivation {
-  pname = "malloc-glibc${lib.optionalString debug "-debug"}";
+  pname = "malloc-glibc${suffix}";
   inherit version;
   dontUnpack = true;
 
   tunablesHeader = plan.tunablesHeader manifest.tunables;
-  versionScript = plan.versionScript manifest;
+  versionScript = plan.versionScript manifest options;
   passAsFile = [ "tunablesHeader" "versionScript" ];
 
   # Exactly the manifest's flags: no hardening flags, no self-RPATH, no
@@ -127,15 +132,19 @@ stdenv.mkDerivation {
   '';
 
   passthru = {
-    inherit manifest sources debug;
+    inherit manifest sources options debug;
     # The shared object is $out/lib/<soName>.
     soName = so;
+    # What it exports: the manifest's exports and its options'.
+    exportNames = plan.exportNames manifest options;
     tunablesHeader = plan.tunablesHeader manifest.tunables;
-    versionScript = plan.versionScript manifest;
+    versionScript = plan.versionScript manifest options;
   };
 
   meta = {
-    description = "glibc ${version}'s malloc as a standalone LD_PRELOAD-able shared object${lib.optionalString debug " (-O0 -g3)"}";
+    description = "glibc ${version}'s malloc as a standalone LD_PRELOAD-able shared object"
+      + lib.concatMapStrings (o: ", with ${o}") options
+      + lib.optionalString debug " (-O0 -g3)";
     license = lib.licenses.lgpl21Plus or "LGPL-2.1-or-later";
     platforms = [ "x86_64-linux" ];
   };

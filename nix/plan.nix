@@ -10,13 +10,18 @@ let
     attrNames
     concatMap
     concatStringsSep
+    elem
     elemAt
     filter
+    foldl'
     genList
     isString
     length
+    lessThan
+    listToAttrs
     map
     replaceStrings
+    sort
     split
     ;
 
@@ -39,13 +44,43 @@ let
         (elemAt parts 1)
         (concatStringsSep "." (genList (i: elemAt parts (i + 2)) (n - 2)))
       ];
+
+  # The list without repeats, in first-seen order (Rust's `contains` check
+  # before each push).
+  uniq = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
 in
 rec {
   # "2.36" -> "2_36": flake attribute names cannot hold dots.
   attrVersion = v: replaceStrings [ "." ] [ "_" ] v;
 
+  # build::applicable_options, for the options the manifest offers: each
+  # named option's plan (`options` in the manifest), in sorted order.
+  optionPlans = manifest: options:
+    map
+      (o:
+        manifest.options.${o} or (throw "glibc ${manifest.version}: no build option `${o}` (offered: ${concatStringsSep ", " (attrNames (manifest.options or { }))})"))
+      (sort lessThan options);
+
+  # Every set of the manifest's options, each sorted, the empty set first:
+  # the variants the flake builds.
+  optionSets = manifest:
+    foldl' (sets: o: sets ++ map (s: s ++ [ o ]) sets) [ [ ] ] (attrNames (manifest.options or { }));
+
+  # build::variant: the version, each option, then -debug ("2.36-hooks-trace-debug").
+  variant = manifest: options: debug: manifest.version + variantSuffix options debug;
+  # What a variant's name carries after the version ("-hooks-trace-debug").
+  variantSuffix = options: debug:
+    concatStrings (map (o: "-${o}") (sort lessThan options)) + (if debug then "-debug" else "");
+
   # build::so_name
-  soName = manifest: debug: "libmalloc-glibc-${manifest.version}${if debug then "-debug" else ""}.so";
+  soName = manifest: options: debug: "libmalloc-glibc-${variant manifest options debug}.so";
+
+  # What the version script exports: the manifest's exports and its
+  # options', sorted and unique (attrNames sorts by bytes, as the Rust
+  # builder's BTreeSet does).
+  exportNames = manifest: options:
+    attrNames (listToAttrs (map (e: { name = e.name; value = null; })
+      (manifest.exports ++ concatMap (p: p.exports) (optionPlans manifest options))));
 
   # manifest::TUNABLES_HEADER and manifest::tunables_header, to the byte.
   tunablesHeaderName = "malloc-standalone-tunables.h";
@@ -70,9 +105,9 @@ rec {
       + "${alias}, ${t.security_level})\n";
 
   # build::version_script
-  versionScript = manifest:
+  versionScript = manifest: options:
     "/* Generated from the manifest's exports.  */\n{\n  global:\n"
-    + concatStrings (map (e: "    ${e.name};\n") manifest.exports)
+    + concatStrings (map (n: "    ${n};\n") (exportNames manifest options))
     + "  local:\n    *;\n};\n";
 
   # `cflags`, or for the debug variant `cflags` without -O2 and -g followed
@@ -112,21 +147,30 @@ rec {
   # One shell command per translation unit, then the link, for a builder
   # whose working directory holds gen/ and obj/. `project` and `staged` are
   # store paths; `gen` is a shell word (it names the build directory).
-  commands = { manifest, debug, project, staged, gen, cc ? "$CC" }:
+  # `options` are build options the manifest offers (`resolver build
+  # --hooks --trace`): their defines follow the manifest's, their renames
+  # apply to glibc's units only, their units follow the manifest's.
+  commands = { manifest, options ? [ ], debug, project, staged, gen, cc ? "$CC" }:
     let
+      plans = optionPlans manifest options;
       flags = map esc (cflags manifest debug ++ macroPrefixMaps { inherit project staged; });
       # Every word is quoted but `gen`, which the shell must expand.
-      includes = map (a: if a == gen then gen else esc a) (includeFlags { inherit manifest project staged gen; });
+      includes = map (a: if a == gen then gen else esc a) (includeFlags { inherit manifest project staged gen; })
+        ++ map esc (concatMap (p: map (k: "-D${k}=${p.defines.${k}}") (attrNames p.defines)) plans);
+      renames = map esc (uniq (concatMap (p: map (k: "-D${k}=${p.glibc_renames.${k}}") (attrNames p.glibc_renames)) plans));
+      units = uniq (manifest.translation_units ++ concatMap (p: p.translation_units) plans);
       source = tu: if tu.origin == "glibc" then "${staged}/${tu.path}" else "${project}/${tu.path}";
-      objects = map (tu: "obj/${objectName tu.path}") manifest.translation_units;
-      compile = tu: concatStringsSep " " ([ cc ] ++ flags ++ includes ++ [ "-c" (esc (source tu)) "-o" (esc "obj/${objectName tu.path}") ]);
+      objects = map (tu: "obj/${objectName tu.path}") units;
+      compile = tu: concatStringsSep " " ([ cc ] ++ flags ++ includes
+        ++ (if tu.origin == "glibc" then renames else [ ])
+        ++ [ "-c" (esc (source tu)) "-o" (esc "obj/${objectName tu.path}") ]);
       link = concatStringsSep " " ([ cc ] ++ map esc manifest.flags.ldflags ++ [
         "-Wl,--version-script=\"$PWD/exports.map\""
-        (esc "-Wl,-soname,${soName manifest false}")
-      ] ++ map esc objects ++ [ "-o" (esc (soName manifest debug)) ]);
+        (esc "-Wl,-soname,${soName manifest options false}")
+      ] ++ map esc objects ++ [ "-o" (esc (soName manifest options debug)) ]);
     in
     {
-      compile = map compile manifest.translation_units;
+      compile = map compile units;
       inherit link;
     };
 

@@ -4,10 +4,12 @@
 //!
 //! Checked here: the committed lock pins a real nixpkgs and reads offline;
 //! the flake lists exactly one package (and a `-debug` one) per manifest in
-//! `nix/manifests/`, plus `resolver` and `default`; the generated tunables
-//! header and version script are byte-identical to the Rust builder's; every
-//! flake check builds in the sandbox (every package, its smoke run under
-//! `LD_PRELOAD`, the formatting of the Nix files); every `.so` exports the
+//! `nix/manifests/` and per set of the build options it offers (`-hooks`,
+//! `-trace`, `-hooks-trace`), plus `resolver` and `default`; the generated
+//! tunables header and version script are byte-identical to the Rust
+//! builder's; every flake check builds in the sandbox (every package, its
+//! smoke run under `LD_PRELOAD`, a trace from each `-trace` package, the
+//! formatting of the Nix files); every `.so` exports the
 //! same symbols as the one `resolver build` makes from the same manifest, is
 //! byte-identical to it once debug info and build-id are stripped, and runs
 //! `ls`; the dev shell has gdb and its gdbinit finds `main_arena` and `mp_`.
@@ -53,12 +55,35 @@ fn version_key(v: &str) -> Vec<u32> {
     v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
 }
 
-fn attr(version: &str, debug: bool) -> String {
-    format!(
-        "malloc-glibc-{}{}",
-        version.replace('.', "_"),
-        if debug { "-debug" } else { "" }
-    )
+/// Every variant the flake should build of `m`: no options and each set of
+/// the options it offers (sorted, as `resolver build` names them), each
+/// in release and debug.
+fn variants(m: &Manifest) -> Vec<(Vec<String>, bool)> {
+    let offered: Vec<&String> = m.options.keys().collect();
+    (0..1usize << offered.len())
+        .map(|mask| {
+            let mut set: Vec<String> = offered
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, o)| o.to_string())
+                .collect();
+            set.sort();
+            set
+        })
+        .flat_map(|set| [(set.clone(), false), (set, true)])
+        .collect()
+}
+
+/// The flake's attribute for a variant: the `.so`'s name as `resolver
+/// build` gives it, dots made underscores (`malloc-glibc-2_36-trace-debug`).
+fn attr(m: &Manifest, options: &[String], debug: bool) -> String {
+    let so = build::so_name(m, options, debug);
+    let variant = so
+        .strip_prefix("libmalloc-glibc-")
+        .and_then(|v| v.strip_suffix(".so"))
+        .unwrap_or_else(|| panic!("unexpected .so name {so}"));
+    format!("malloc-glibc-{}", variant.replace('.', "_"))
 }
 
 /// One Nix command at a time: the machine is shared, and every command
@@ -275,14 +300,19 @@ fn one_package_per_manifest() {
     prepared();
     let ms = manifests();
     let versions: Vec<&str> = ms.iter().map(|m| m.version.as_str()).collect();
+    assert!(
+        ms.iter()
+            .any(|m| m.options.contains_key("hooks") && m.options.contains_key("trace")),
+        "no manifest offers both build options, so the option packages go untested"
+    );
     let show = {
         let _g = nix_lock();
         json(&run(nix("nix", &["flake", "show", "--json"])))
     };
 
-    let mut want: BTreeSet<String> = versions
+    let mut want: BTreeSet<String> = ms
         .iter()
-        .flat_map(|v| [attr(v, false), attr(v, true)])
+        .flat_map(|m| variants(m).into_iter().map(|(o, d)| attr(m, &o, d)))
         .collect();
     want.extend(["resolver".to_string(), "default".to_string()]);
     assert_eq!(keys(&show["packages"][SYSTEM]), want, "packages");
@@ -294,9 +324,9 @@ fn one_package_per_manifest() {
     shells.insert("default".into());
     assert_eq!(keys(&show["devShells"][SYSTEM]), shells, "devShells");
 
-    let mut checks: BTreeSet<String> = versions
+    let mut checks: BTreeSet<String> = want
         .iter()
-        .flat_map(|v| [attr(v, false), attr(v, true)])
+        .filter(|a| a.starts_with("malloc-glibc-"))
         .map(|a| format!("{a}-smoke"))
         .collect();
     checks.insert("formatting".into());
@@ -338,9 +368,10 @@ fn generated_files_equal_the_rust_builders() {
         )))
     };
     for m in manifests() {
-        for debug in [false, true] {
-            let p = &got[attr(&m.version, debug)];
-            assert_eq!(p["version"], m.version.as_str());
+        for (options, debug) in variants(&m) {
+            let name = attr(&m, &options, debug);
+            let p = &got[&name];
+            assert_eq!(p["version"], m.version.as_str(), "{name}");
             assert_eq!(
                 p["tunablesHeader"].as_str().unwrap(),
                 manifest::tunables_header(&m.tunables),
@@ -350,9 +381,8 @@ fn generated_files_equal_the_rust_builders() {
             );
             assert_eq!(
                 p["versionScript"].as_str().unwrap(),
-                build::version_script(&m, &[]),
-                "glibc {}: the flake's version script differs from the Rust builder's",
-                m.version
+                build::version_script(&m, &options),
+                "{name}: the flake's version script differs from the Rust builder's"
             );
         }
     }
@@ -395,12 +425,13 @@ fn flake_checks_pass_and_every_so_matches_resolver_build() {
         let _g = nix_lock();
         run(nix("nix", &["flake", "check"]));
     }
-    // `nix build` of the host's version, by name, as a user would.
-    {
+    // `nix build` of the host's version and of its traced variant, by name,
+    // as a user would.
+    for suffix in ["", "-trace"] {
         let _g = nix_lock();
-        let host = format!(".#{}", attr(HOST_VERSION, false));
+        let host = format!(".#malloc-glibc-{}{suffix}", HOST_VERSION.replace('.', "_"));
         let built = json(&run(nix("nix", &["build", "--json", "--no-link", &host])));
-        assert_eq!(built.as_array().map(Vec::len), Some(1), "{built}");
+        assert_eq!(built.as_array().map(Vec::len), Some(1), "{host}: {built}");
     }
     // Where each package is (the checks built them all).
     let apply =
@@ -421,9 +452,12 @@ fn flake_checks_pass_and_every_so_matches_resolver_build() {
 
     let work = scratch("nix");
     let mut identical = Vec::new();
-    for (m, debug) in ms.iter().flat_map(|m| [(m, false), (m, true)]) {
-        let name = build::so_name(m, &[], debug);
-        let out = outs[attr(&m.version, debug)].as_str().unwrap();
+    for (m, options, debug) in ms
+        .iter()
+        .flat_map(|m| variants(m).into_iter().map(move |(o, d)| (m, o, d)))
+    {
+        let name = build::so_name(m, &options, debug);
+        let out = outs[attr(m, &options, debug)].as_str().unwrap();
         let from_nix = Path::new(out).join("lib").join(&name);
         assert!(from_nix.is_file(), "{} is missing", from_nix.display());
 
@@ -436,6 +470,7 @@ fn flake_checks_pass_and_every_so_matches_resolver_build() {
         let mut opts = BuildOptions::new(work.join("resolver-build"), debug);
         opts.cc = "gcc".into();
         opts.jobs = 2;
+        opts.options = options.clone();
         let reference = build::build(m, &src.root, &project(), &opts)
             .unwrap_or_else(|e| panic!("resolver build of glibc {}: {e}", m.version))
             .so;

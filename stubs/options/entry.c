@@ -97,8 +97,6 @@ extern void *(*__memalign_hook) (size_t, size_t, const void *);
        ".size " #name ", .-" #name "\n\t" \
        ".previous")
 # endif
-#endif
-#ifdef MALLOC_STANDALONE_TRACE
 # define TRACING __glibc_unlikely (__malloc_standalone_tracing)
 # define TRACE(...) \
   __malloc_standalone_trace (&(struct trace_call) { __VA_ARGS__ })

@@ -245,16 +245,10 @@ fn bench_resolve(rounds: usize) -> Result<()> {
         rows.push((s.version.clone(), median(times), min, max, iters));
     }
     // All versions at once, one thread each (as `resolver resolve --pinned` does on every core).
-    let t = Instant::now();
-    std::thread::scope(|sc| {
-        let hs: Vec<_> = sources
-            .iter()
-            .map(|s| sc.spawn(|| resolve::resolve(s, &opts).map(|_| ())))
-            .collect();
-        hs.into_iter()
-            .try_for_each(|h| h.join().expect("thread").map_err(anyhow::Error::from))
+    let parallel = all_at_once(&sources, |s| {
+        resolve::resolve(s, &opts)?;
+        Ok(())
     })?;
-    let parallel = t.elapsed();
 
     let machine = machine();
     let date = date();
@@ -316,54 +310,14 @@ fn bench_build(rounds: usize) -> Result<()> {
     }
     // All versions from cold at once (the builder compiles each version's
     // units in parallel too, so this is how long "build everything" takes).
-    let t = Instant::now();
-    std::thread::scope(|sc| {
-        let hs: Vec<_> = pairs
-            .iter()
-            .map(|(m, src)| {
-                sc.spawn(move || -> Result<()> {
-                    let out = tempfile_dir()?;
-                    build(
-                        m,
-                        &src.root,
-                        &project(),
-                        &BuildOptions::new(out.clone(), false),
-                    )?;
-                    std::fs::remove_dir_all(&out)?;
-                    Ok(())
-                })
-            })
-            .collect();
-        hs.into_iter().try_for_each(|h| h.join().expect("thread"))
-    })?;
-    let all = t.elapsed();
+    let all = all_at_once(&pairs, |(m, src)| build_cold(m, &src.root))?;
     // The whole matrix from cold: every version resolved (libclang) and
     // built into an empty directory, all at once, as `resolver resolve
     // --pinned` and `resolver build --pinned` do one after the other.
     let opts = resolve_options();
-    let t = Instant::now();
-    std::thread::scope(|sc| {
-        let hs: Vec<_> = pairs
-            .iter()
-            .map(|(_, src)| {
-                let opts = &opts;
-                sc.spawn(move || -> Result<()> {
-                    let r = resolve::resolve(src, opts)?;
-                    let out = tempfile_dir()?;
-                    build(
-                        &r.manifest,
-                        &src.root,
-                        &project(),
-                        &BuildOptions::new(out.clone(), false),
-                    )?;
-                    std::fs::remove_dir_all(&out)?;
-                    Ok(())
-                })
-            })
-            .collect();
-        hs.into_iter().try_for_each(|h| h.join().expect("thread"))
+    let matrix = all_at_once(&pairs, |(_, src)| {
+        build_cold(&resolve::resolve(src, &opts)?.manifest, &src.root)
     })?;
-    let matrix = t.elapsed();
     let mut md = format!(
         "# Build time\n\nCommand: `cargo xtask bench build --rounds {rounds}` (sources already cached; \
          {}).\n\nMachine: {}. Date: {}.\n\n\
@@ -393,6 +347,24 @@ fn bench_build(rounds: usize) -> Result<()> {
     manifest::write_atomic(&out, md.as_bytes())?;
     print!("{md}");
     println!("{}", out.display());
+    Ok(())
+}
+
+/// How long `work` takes on every item at once, one thread each.
+fn all_at_once<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<()> + Sync) -> Result<Duration> {
+    let t = Instant::now();
+    std::thread::scope(|sc| {
+        let hs: Vec<_> = items.iter().map(|i| sc.spawn(|| work(i))).collect();
+        hs.into_iter().try_for_each(|h| h.join().expect("thread"))
+    })?;
+    Ok(t.elapsed())
+}
+
+/// `m` built into a fresh directory, which is removed afterwards.
+fn build_cold(m: &Manifest, root: &Path) -> Result<()> {
+    let out = tempfile_dir()?;
+    build(m, root, &project(), &BuildOptions::new(out.clone(), false))?;
+    std::fs::remove_dir_all(&out)?;
     Ok(())
 }
 

@@ -1,4 +1,7 @@
-/* Checks errno across the allocator: free keeps the caller's errno whether the chunk goes to the tcache, a bin or back to the kernel (munmap), in the main thread and in a second thread (whose errno is another TLS slot), and failing calls set ENOMEM or EINVAL as the version does.  */
+/* Checks errno across the allocator: free keeps the caller's errno whether
+   the chunk goes to the tcache, a bin or back to the kernel (munmap), in the
+   main thread and in a second thread (whose errno is another TLS slot), and
+   failing calls set ENOMEM or EINVAL as the version does.  */
 /* diff: link libpthread.so.0 */
 /* diff: case default */
 /* diff: case no-tcache GLIBC_TUNABLES=glibc.malloc.tcache_count=0 */
@@ -77,6 +80,7 @@ main (int argc, char **argv)
   CHECK (pthread_create (&t, NULL, thread_main, NULL) == 0);
   CHECK (pthread_join (t, NULL) == 0);
   /* The main thread's errno was not touched by the other thread's.  */
-  free_keeps ("main free(after thread)", malloc (64), 1006);
+  void *volatile last = malloc (64);
+  free_keeps ("main free(after thread)", last, 1006);
   return 0;
 }

@@ -5,7 +5,8 @@
 //! (valgrind, whole process, children included); every workload is also
 //! timed, each round running every allocator once in turn (A/B
 //! interleaved, each round starting at the next allocator) and reporting
-//! the median of the per-round ratios to the host's malloc; peak RSS comes from the kernel (wait4's ru_maxrss).
+//! the median of the per-round ratios to the host's malloc; peak RSS comes
+//! from the kernel (wait4's ru_maxrss).
 //! Results: `bench/results/workloads.md` and `bench/results/workloads.svg`.
 
 use std::os::unix::process::ExitStatusExt;
@@ -524,17 +525,18 @@ pub fn run(sel: &Selection) -> Result<()> {
          time at most 1.02 on every workload, peak RSS within 1%. Time on this shared 2-core \
          machine is noisy; instruction counts are exact and repeatable.\n",
     );
-    if sel.focused() {
-        let out = crate::project().join("bench/results/workloads-focused.md");
-        manifest::write_atomic(&out, md.as_bytes())?;
-        print!("{md}");
-        println!("{}", out.display());
-        return Ok(());
-    }
-    let out = crate::project().join("bench/results/workloads.md");
+    // A focused run has its own table and no plot, so that it never
+    // replaces the full comparison.
+    let out = crate::project().join(if sel.focused() {
+        "bench/results/workloads-focused.md"
+    } else {
+        "bench/results/workloads.md"
+    });
     manifest::write_atomic(&out, md.as_bytes())?;
-    let svg = plot(&names, &workloads, &instr, &time);
-    manifest::write_atomic(&out.with_extension("svg"), svg.as_bytes())?;
+    if !sel.focused() {
+        let svg = plot(&names, &workloads, &instr, &time);
+        manifest::write_atomic(&out.with_extension("svg"), svg.as_bytes())?;
+    }
     print!("{md}");
     println!("{}", out.display());
     Ok(())

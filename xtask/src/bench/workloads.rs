@@ -348,23 +348,48 @@ pub fn run(sel: &Selection) -> Result<()> {
             );
         }
     }
+    // The workloads first (glibc's benchtests come from the host version's
+    // tree), so that a wrong --only fails before any allocator is built.
     let host = resolver::fetch::host_glibc()?;
+    let host_manifest = manifests
+        .iter()
+        .find(|m| m.version == host.version)
+        .with_context(|| {
+            format!(
+                "no pinned manifest of the host's glibc {} in nix/manifests",
+                host.version
+            )
+        })?;
+    let tree = crate::source_info(host_manifest, &cache)?.root;
+    let mut workloads = workloads(&work, &tree)?;
+    for w in &sel.only {
+        if !workloads.iter().any(|x| x.name == w) {
+            bail!(
+                "--only {w}: no such workload (workloads: {})",
+                workloads
+                    .iter()
+                    .map(|x| x.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let mut allocators = vec![Allocator {
         name: format!("host glibc {}", host.version),
         preload: None,
     }];
-    let mut host_tree = None;
-    for m in &manifests {
-        let src = crate::source_info(m, &cache)?;
-        if m.version == host.version {
-            host_tree = Some(src.root.clone());
-        }
-        if !sel.versions.is_empty() && !sel.versions.contains(&m.version) {
-            continue;
-        }
+    for m in manifests
+        .iter()
+        .filter(|m| sel.versions.is_empty() || sel.versions.contains(&m.version))
+    {
+        let root = if m.version == host.version {
+            tree.clone()
+        } else {
+            crate::source_info(m, &cache)?.root
+        };
         let so = build(
             m,
-            &src.root,
+            &root,
             &crate::project(),
             &BuildOptions::new(work.join("so"), false),
         )?
@@ -379,20 +404,6 @@ pub fn run(sel: &Selection) -> Result<()> {
             name: name.to_string(),
             preload: Some(Path::new(LIB).join(so)),
         });
-    }
-    let tree = host_tree.context("no pinned manifest of the host's glibc")?;
-    let mut workloads = workloads(&work, &tree)?;
-    for w in &sel.only {
-        if !workloads.iter().any(|x| x.name == w) {
-            bail!(
-                "--only {w}: no such workload (workloads: {})",
-                workloads
-                    .iter()
-                    .map(|x| x.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
     }
     if !sel.only.is_empty() {
         workloads.retain(|w| sel.only.iter().any(|o| o == w.name));

@@ -3,12 +3,14 @@
    state (GL, 2.44 on), and whether this libc is the one of the initial
    namespace (_dl_addr and l_ns in 2.31, __libc_initial later).  Declares
    the stubs in stubs/rtld.c.  Includes what glibc's does that its users
-   rely on (setvmaname.c: atomic.h, through libc-lock.h).  */
+   rely on (setvmaname.c: atomic.h, through libc-lock.h; getsysstats.c:
+   <sched.h>'s CPU_* macros, through link.h and tls.h).  */
 #ifndef _LDSODEFS_H
 #define _LDSODEFS_H 1
 
 #include <dlfcn.h>
 #include <libc-lock.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>

@@ -52,6 +52,13 @@ __getrandom_nocancel (void *buf, size_t len, unsigned int flags)
   return syscall (SYS_getrandom, buf, len, flags);
 }
 
+/* 2.39 and 2.40; 2.41 renamed it with a _direct suffix.  */
+static inline ssize_t
+__getrandom_nocancel_nostatus (void *buf, size_t len, unsigned int flags)
+{
+  return INTERNAL_SYSCALL_CALL (getrandom, buf, len, flags);
+}
+
 static inline ssize_t
 __getrandom_nocancel_nostatus_direct (void *buf, size_t len,
 				      unsigned int flags)

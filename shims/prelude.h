@@ -22,10 +22,13 @@
 
 /* glibc builds libc with default visibility: its internal symbols carry
    attribute_hidden and the version script cuts the export list.  Its
-   sources rely on that (free_sized, aligned_alloc and the __libc_* entry
-   points are plain definitions), so restore it over -fvisibility=hidden.
-   Everything our stubs define is declared attribute_hidden in shims/.  */
-#pragma GCC visibility push(default)
+   sources rely on that: free_sized, aligned_alloc and the __libc_* entry
+   points are plain definitions, and include/malloc.h (up to 2.29)
+   redeclares a function of the public malloc.h hidden, which only works
+   when the first declaration has no explicit visibility.  So the build
+   keeps the compiler's default visibility, as glibc's does; everything
+   our stubs define for the allocator alone is declared attribute_hidden
+   in shims/.  */
 
 #define attribute_hidden __attribute__ ((visibility ("hidden")))
 #define attribute_relro __attribute__ ((section (".data.rel.ro")))

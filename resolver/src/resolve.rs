@@ -33,7 +33,6 @@ pub const CFLAGS: &[&str] = &[
     "-Wall",
     "-Wextra",
     "-Wimplicit-function-declaration",
-    "-fvisibility=hidden",
     "-ftls-model=initial-exec",
     "-fno-common",
     "-fmerge-all-constants",

@@ -1,7 +1,8 @@
 /* Replaces glibc's sysdeps/unix/sysv/linux/not-cancel.h: the
    non-cancellable calls malloc makes to read /proc and /sys and to seed
    its tcache key.  glibc's are private libc functions or inline syscalls;
-   ours call syscall(2), which is not a cancellation point.  The _nostatus
+   ours call syscall(2), which is not a cancellation point.  Up to 2.26
+   they were macros with other names (open_not_cancel_2, ...).  The _nostatus
    variants leave errno alone, the others set it, as glibc's do.  */
 #ifndef NOT_CANCEL_H
 #define NOT_CANCEL_H
@@ -65,5 +66,13 @@ __getrandom_nocancel_nostatus_direct (void *buf, size_t len,
 {
   return INTERNAL_SYSCALL_CALL (getrandom, buf, len, flags);
 }
+
+/* The names up to 2.26: macros over the functions above.  */
+#define open_not_cancel(name, flags, mode) \
+  __open_nocancel (name, flags, mode)
+#define open_not_cancel_2(name, flags) __open_nocancel (name, flags)
+#define read_not_cancel(fd, buf, n) __read_nocancel (fd, buf, n)
+#define close_not_cancel(fd) __close_nocancel (fd)
+#define close_not_cancel_no_status(fd) __close_nocancel_nostatus (fd)
 
 #endif

@@ -36,6 +36,24 @@
 #define attribute_compat_text_section
 #define weak_function __attribute__ ((weak))
 #define RETURN_ADDRESS(nr) __builtin_return_address (nr)
+#define internal_function		/* Up to 2.26; empty on x86_64.  */
+
+/* Symbol sets (glibc's libc-symbols.h, as for a PIC libc.so): up to 2.27
+   malloc hooks its thread-exit work into the set __libc_thread_subfreeres,
+   which stubs/lifecycle.c runs as libc's __libc_thread_freeres did.  */
+#define _elf_set_element(set, symbol) \
+  static const void *__elf_set_##set##_element_##symbol##__ \
+    __attribute__ ((used, section (#set))) = &(symbol)
+#define text_set_element(set, symbol) _elf_set_element (set, symbol)
+#define data_set_element(set, symbol) _elf_set_element (set, symbol)
+#define bss_set_element(set, symbol) _elf_set_element (set, symbol)
+#define __symbol_set_attribute attribute_hidden
+#define symbol_set_declare(set) \
+  extern char const __start_##set[] __symbol_set_attribute; \
+  extern char const __stop_##set[] __symbol_set_attribute;
+#define symbol_set_define(set) symbol_set_declare (set)
+#define symbol_set_first_element(set) ((void *const *) (&__start_##set))
+#define symbol_set_end_p(set, ptr) ((ptr) >= (void *const *) &__stop_##set)
 
 #define strong_alias(name, aliasname) \
   extern __typeof (name) aliasname __attribute__ ((alias (#name)));

@@ -11,6 +11,8 @@
 
 #include_next <stdio.h>
 
+/* Up to 2.27 malloc_stats casts stderr to libio's old name for FILE.  */
+typedef struct _IO_FILE _IO_FILE;
 #define _IO_FLAGS2_NOTCANCEL 2
 #define _IO_flockfile(fp) flockfile (fp)
 #define _IO_funlockfile(fp) funlockfile (fp)
@@ -19,6 +21,9 @@ enum __libc_message_action
 {
   do_message = 0,
   do_abort = 1 << 0,
+  /* Up to 2.26 malloc_printerr asks for a backtrace and the memory map
+     (up to 2.25 by passing 2 as the int do_abort).  */
+  do_backtrace = 1 << 1,
 };
 
 extern void __libc_message (enum __libc_message_action action,

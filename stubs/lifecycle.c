@@ -6,7 +6,10 @@
      handlers and releases them before the parent and child handlers,
      when the process is multi-threaded;
    - a thread's exit (nptl start_thread -> __libc_thread_freeres) returns
-     its tcache and detaches its arena, after all TSD destructors.
+     its tcache and detaches its arena, after all TSD destructors: from
+     2.28 by calling __malloc_arena_thread_freeres, up to 2.27 by running
+     the functions malloc put in the symbol set __libc_thread_subfreeres
+     (text_set_element, shims/prelude.h).
    All of it starts from __malloc_standalone_first_entry, which each
    thread reaches on its first entry into the allocator (see
    shims/malloc-standalone-entry.h), and from a constructor.  */
@@ -25,6 +28,15 @@ int __libc_enable_secure;
 long int __malloc_standalone_errno_offset;
 __thread bool __malloc_standalone_thread_entered;
 
+/* Malloc's thread-exit work: from 2.28 a function (arena.c), up to 2.27
+   the functions in a symbol set (a section the linker brackets with
+   __start_/__stop_ symbols, null where no unit puts anything in it).  */
+extern void __malloc_arena_thread_freeres (void)
+  __attribute__ ((weak)) attribute_hidden;
+extern void (*const __start___libc_thread_subfreeres[]) (void)
+  __attribute__ ((weak)) attribute_hidden;
+extern void (*const __stop___libc_thread_subfreeres[]) (void)
+  __attribute__ ((weak)) attribute_hidden;
 /* Defined by malloc.c from 2.42 on; a null weak reference before.  */
 extern void __ptmalloc_init (void) __attribute__ ((weak)) attribute_hidden;
 /* The tracer (stubs/options/trace.c), in `trace' builds only.  */
@@ -91,7 +103,11 @@ thread_exit (void *rounds_left)
   if (left > 1
       && pthread_setspecific (thread_exit_key, (void *) (left - 1)) == 0)
     return;
-  __malloc_arena_thread_freeres ();
+  if (__malloc_arena_thread_freeres != NULL)
+    __malloc_arena_thread_freeres ();
+  for (void (*const *f) (void) = __start___libc_thread_subfreeres;
+       f < __stop___libc_thread_subfreeres; f++)
+    (*f) ();
 }
 
 static void

@@ -220,10 +220,23 @@ impl GlibcFiles {
                 }
             }
         }
-        let pattern = regex::Regex::new(&format!(r"(?m)^{}\s*\(", regex::escape(name))).ok()?;
+        // A function's name opens its line; a variable's definition is a
+        // line of its own that starts with its type (`const char
+        // _itoa_lower_digits[36]`), never with `extern` or `static`.
+        let name = regex::escape(name);
+        let function = regex::Regex::new(&format!(r"(?m)^{name}\s*\(")).ok()?;
+        let variable = regex::Regex::new(&format!(
+            r"(?m)^([A-Za-z_][A-Za-z0-9_ \t*]*[ \t*])?{name}\s*(\[[^\]]*\])?\s*(=.*)?;?\s*$"
+        ))
+        .ok()?;
         self.routine_files.iter().find_map(|rel| {
             let text = std::fs::read_to_string(self.tree.join(rel)).ok()?;
-            pattern.is_match(&text).then(|| rel.clone())
+            let defines = function.is_match(&text)
+                || variable.captures_iter(&text).any(|c| {
+                    let ty = c.get(1).map_or("", |m| m.as_str());
+                    !ty.is_empty() && !ty.starts_with("extern") && !ty.starts_with("static")
+                });
+            defines.then(|| rel.clone())
         })
     }
 }
@@ -393,6 +406,19 @@ mod tests {
                 "sysdeps/unix/sysv/linux/malloc-hugepages.c",
                 "int\n__malloc_thp_mode (void)\n{}\n",
             ),
+            (
+                "stdio-common/Makefile",
+                "routines := itoa-digits itoa-udigits\n",
+            ),
+            (
+                "stdio-common/itoa-digits.c",
+                "extern const char _itoa_upper_digits[];\n\
+                 const char _itoa_lower_digits[36]\n\t= \"0123\";\n",
+            ),
+            (
+                "stdio-common/itoa-udigits.c",
+                "const char _itoa_upper_digits[36]\n\t= \"0123\";\n",
+            ),
         ] {
             std::fs::create_dir_all(t.join(p).parent().unwrap()).unwrap();
             std::fs::write(t.join(p), text).unwrap();
@@ -413,6 +439,15 @@ mod tests {
         assert_eq!(
             find("__malloc_thp_mode").as_deref(),
             Some("sysdeps/unix/sysv/linux/malloc-hugepages.c")
+        );
+        assert_eq!(
+            find("_itoa_lower_digits").as_deref(),
+            Some("stdio-common/itoa-digits.c")
+        );
+        // A declaration is no definition.
+        assert_eq!(
+            find("_itoa_upper_digits").as_deref(),
+            Some("stdio-common/itoa-udigits.c")
         );
         assert_eq!(find("__only_in_test"), None);
         assert_eq!(find("__nowhere"), None);

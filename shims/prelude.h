@@ -2,13 +2,14 @@
    force-includes into every file of libc.  Force-included (-include) into
    every translation unit here, glibc's and ours.  It records what glibc's
    configure and Makefiles decide for libc.so on x86_64-linux-gnu and
-   defines the symbol macros the allocator uses; _LIBC stays undefined so
+   defines the symbol macros the allocator uses (what configure decides
+   differently between versions, HAVE_TUNABLES, comes from the manifest's
+   defines, read off the version's configure.ac); _LIBC stays undefined so
    that the host's public headers behave as they do for any program.  */
 #ifndef MALLOC_STANDALONE_PRELUDE_H
 #define MALLOC_STANDALONE_PRELUDE_H
 
 #define _GNU_SOURCE 1
-#define HAVE_TUNABLES 1
 #define HAVE_64B_ATOMICS 1
 #define TOP_NAMESPACE glibc		/* Makeconfig.  */
 #ifndef USE_TCACHE

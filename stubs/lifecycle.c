@@ -4,7 +4,9 @@
      lazily inside malloc);
    - fork (posix/fork.c) takes malloc's locks after the atfork prepare
      handlers and releases them before the parent and child handlers,
-     when the process is multi-threaded;
+     when the process is multi-threaded (from 2.24, whose
+     malloc/malloc-internal.h declares malloc's fork functions; up to 2.23
+     malloc registers atfork handlers itself, see shims/fork.h);
    - a thread's exit (nptl start_thread -> __libc_thread_freeres) returns
      its tcache and detaches its arena, after all TSD destructors: from
      2.28 by calling __malloc_arena_thread_freeres, up to 2.27 by running
@@ -16,7 +18,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc-standalone-entry.h>
-#include <malloc/malloc-internal.h>
+#if __has_include (<malloc/malloc-internal.h>)
+# include <malloc/malloc-internal.h>
+# define MALLOC_FORK_FUNCTIONS 1
+#else
+# define MALLOC_FORK_FUNCTIONS 0
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/auxv.h>
@@ -63,22 +70,26 @@ static void
 fork_prepare (void)
 {
   /* posix/fork.c locks malloc only if the process is multi-threaded.  */
-  fork_locked = !__libc_single_threaded;
+  fork_locked = MALLOC_FORK_FUNCTIONS && !__libc_single_threaded;
+#if MALLOC_FORK_FUNCTIONS
   if (fork_locked)
     {
       _IO_list_lock ();
       __malloc_fork_lock_parent ();
     }
+#endif
 }
 
 static void
 fork_parent (void)
 {
+#if MALLOC_FORK_FUNCTIONS
   if (fork_locked)
     {
       __malloc_fork_unlock_parent ();
       _IO_list_unlock ();
     }
+#endif
 }
 
 static void
@@ -86,11 +97,13 @@ fork_child (void)
 {
   if (__malloc_standalone_trace_fork_child != NULL)
     __malloc_standalone_trace_fork_child ();
+#if MALLOC_FORK_FUNCTIONS
   if (fork_locked)
     {
       __malloc_fork_unlock_child ();
       _IO_list_resetlock ();
     }
+#endif
 }
 
 /* The key's value counts the destructor rounds left.  Re-arming it until

@@ -140,12 +140,6 @@ pub enum FetchError {
         /// What was asked for.
         version: String,
     },
-    /// The requested version is older than [`source::MIN_VERSION`].
-    #[error("glibc {version} is older than 2.26, the oldest version supported (it has no tcache); ask for 2.26 or later")]
-    Unsupported {
-        /// What was asked for.
-        version: String,
-    },
     /// A `--sha256` value that is not 64 hex digits.
     #[error("`{value}` is not a sha256; give 64 hexadecimal digits")]
     BadSha256 {
@@ -435,10 +429,7 @@ fn check_version_arg(version: &str) -> Result<(), FetchError> {
         .expect("static regex")
         .is_match(version);
     match parse_version(version) {
-        Some(v) if well_formed && v >= source::MIN_VERSION => Ok(()),
-        Some(_) if well_formed => Err(FetchError::Unsupported {
-            version: version.to_string(),
-        }),
+        Some(_) if well_formed => Ok(()),
         _ => Err(FetchError::BadVersion {
             version: version.to_string(),
         }),

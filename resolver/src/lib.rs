@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod clang;
+pub mod configure;
 pub mod fetch;
 pub mod graph;
 pub mod host;

@@ -559,7 +559,10 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     let mut tunables: Vec<Tunable> = Vec::new();
 
     let index = Index::new()?;
-    let mut defines: BTreeMap<String, String> = BTreeMap::new();
+    // What a default `configure` run decides (config.h), then the symbol
+    // mappings the loop adds.
+    let configured = crate::configure::defaults(&roots.tree);
+    let mut defines: BTreeMap<String, String> = configured.clone();
     let mut tus: Vec<TranslationUnit> = vec![TranslationUnit::Glibc {
         path: "malloc/malloc.c".into(),
     }];
@@ -682,7 +685,9 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
             .collect();
         let mut added = Vec::new();
         for name in &needed {
-            let need = if api.contains(name) {
+            let need = if bridges.contains(name) {
+                Need::Bridge
+            } else if api.contains(name) {
                 Need::Api
             } else if undeclared.contains(name) {
                 Need::Undeclared
@@ -705,14 +710,15 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
             }
         }
         // Stubs that hook into the allocator (they reference what it defines)
-        // come along, unless they would define what glibc's files already do
-        // (a bridge for API this version has).
+        // come along, unless they would define what glibc's files already do.
+        // A stub that defines allocator API (a bridge) joins only as the
+        // bridge a need asks for.
         for (path, f) in &stub_facts {
             if f.needs.iter().any(|(_, n)| glibc_defined.contains(n))
                 && !f
                     .defined
                     .difference(&f.weak)
-                    .any(|n| glibc_defined.contains(n))
+                    .any(|n| glibc_defined.contains(n) || exports_wanted.contains_key(n))
             {
                 push_tu(
                     &mut tus,
@@ -772,6 +778,7 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         chain,
         tunables,
         defines,
+        &configured,
         tus,
         facts,
         exports_wanted,
@@ -898,6 +905,7 @@ fn finish(
     chain: Vec<String>,
     tunables: Vec<Tunable>,
     defines: BTreeMap<String, String>,
+    configured: &BTreeMap<String, String>,
     tus: Vec<TranslationUnit>,
     facts: BTreeMap<String, TuFacts>,
     exports_wanted: BTreeMap<String, String>,
@@ -1056,7 +1064,7 @@ fn finish(
             }
         }
     }
-    for (name, to) in &defines {
+    for (name, to) in defines.iter().filter(|(n, _)| !configured.contains_key(*n)) {
         symbols
             .entry(name.clone())
             .or_insert(Provider::Mapped { to: to.clone() });

@@ -115,16 +115,32 @@ pub enum Need {
     /// name that a host header declares can repair that.
     Undeclared,
     /// It is the version's public allocator API: it must come from glibc's
-    /// own files (never the host's allocator, never a mapping).
+    /// own files (never the host's allocator, a mapping or a stub).
     Api,
+    /// It is allocator API of the host that the version lacks: only a stub
+    /// can bridge it to this version's allocator.
+    Bridge,
 }
 
 /// Decides who provides `name`. Order matters: what the build already has,
 /// then our stubs (they replace glibc internals on purpose), then the host
-/// (its exact name, then a public alias), then a glibc source file.
+/// (its exact name, then a public alias), then a glibc source file. The
+/// version's API comes from glibc's files alone, a bridge from a stub alone.
 pub fn decide(name: &str, need: Need, f: &Facts) -> Decision {
     if f.defined.contains(name) {
         return Decision::Defined;
+    }
+    match need {
+        Need::Api => {
+            return (f.glibc_file)(name).map_or(Decision::Unresolved, Decision::Glibc);
+        }
+        Need::Bridge => {
+            return f
+                .stubs
+                .get(name)
+                .map_or(Decision::Unresolved, |s| Decision::Stub(s.clone()));
+        }
+        Need::Use | Need::Undeclared => {}
     }
     if let Some(stub) = f.stubs.get(name) {
         return Decision::Stub(stub.clone());
@@ -133,10 +149,8 @@ pub fn decide(name: &str, need: Need, f: &Facts) -> Decision {
         return Decision::Host;
     }
     let usable = |n: &str| f.host_exports.contains(n) && f.host_decls.contains(n);
-    if need != Need::Api {
-        if let Some(to) = public_candidates(name).into_iter().find(|c| usable(c)) {
-            return Decision::Mapped(to);
-        }
+    if let Some(to) = public_candidates(name).into_iter().find(|c| usable(c)) {
+        return Decision::Mapped(to);
     }
     if let Some(file) = (f.glibc_file)(name) {
         return Decision::Glibc(file);
@@ -368,6 +382,15 @@ mod tests {
             Decision::Glibc("malloc/reallocarray.c".into()),
         );
         check("mmap", Api, Decision::Unresolved);
+        // A stub never stands in for the version's own API, only bridges
+        // the host's API the version lacks.
+        check("__libc_message", Api, Decision::Unresolved);
+        check(
+            "__libc_message",
+            Bridge,
+            Decision::Stub("stubs/fatal.c".into()),
+        );
+        check("reallocarray", Bridge, Decision::Unresolved);
     }
 
     #[test]

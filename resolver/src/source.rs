@@ -22,9 +22,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The oldest glibc whose allocator this project supports (tcache arrived in 2.26).
-pub const MIN_VERSION: (u32, u32) = (2, 26);
-
 /// A validated glibc source tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GlibcSource {
@@ -66,14 +63,6 @@ pub enum SourceError {
     #[error("{} has no `#define VERSION \"<major>.<minor>\"` line; the tree is damaged or is not glibc", path.display())]
     NoVersion {
         /// The version.h file.
-        path: PathBuf,
-    },
-    /// The tree is a glibc older than [`MIN_VERSION`].
-    #[error("glibc {version} in {} is older than 2.26, the oldest version supported (it has no tcache); use glibc 2.26 or later", path.display())]
-    Unsupported {
-        /// The version found.
-        version: String,
-        /// The tree.
         path: PathBuf,
     },
     /// A file whose name does not say how it is packed.
@@ -246,11 +235,17 @@ pub fn open(path: &Path, cache: &Cache) -> Result<GlibcSource, SourceError> {
 }
 
 impl GlibcSource {
-    /// Checks that `root` is a supported glibc tree and reads its version.
+    /// Checks that `root` is a glibc tree and reads its version. No version
+    /// is refused here: whether its allocator can be built is for the
+    /// resolver to find out, and to say why not.
     pub fn from_root(root: PathBuf, origin: Origin) -> Result<GlibcSource, SourceError> {
         check_tree(&root)?;
         let version = version_of_tree(&root)?;
-        check_supported(&version, &root)?;
+        if parse_version(&version).is_none() {
+            return Err(SourceError::NoVersion {
+                path: root.join("version.h"),
+            });
+        }
         Ok(GlibcSource {
             root,
             version,
@@ -327,19 +322,6 @@ pub fn parse_version(version: &str) -> Option<(u32, u32)> {
         .take_while(|c| c.is_ascii_digit())
         .collect();
     Some((major, digits.parse().ok()?))
-}
-
-fn check_supported(version: &str, root: &Path) -> Result<(), SourceError> {
-    match parse_version(version) {
-        Some(v) if v >= MIN_VERSION => Ok(()),
-        Some(_) => Err(SourceError::Unsupported {
-            version: version.to_string(),
-            path: root.to_path_buf(),
-        }),
-        None => Err(SourceError::NoVersion {
-            path: root.join("version.h"),
-        }),
-    }
 }
 
 /// A tarball unpacked in the cache.

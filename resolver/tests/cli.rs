@@ -89,21 +89,6 @@ fn directory_that_is_not_glibc() {
 }
 
 #[test]
-fn version_older_than_2_26() {
-    let d = fake_tree("2.25");
-    let out = tempfile::tempdir().unwrap();
-    let o = resolver(&[
-        "resolve",
-        "--src",
-        d.path().to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert_fails_with(&o, &["2.25", "2.26"]);
-    assert!(empty(out.path()));
-}
-
-#[test]
 fn corrupt_and_truncated_tarballs() {
     let cache = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();

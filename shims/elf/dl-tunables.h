@@ -35,6 +35,9 @@ typedef enum
   TUNABLE_ENUM_NAME (top, ns, id),
 #include <malloc-standalone-tunables.h>
 #undef MALLOC_STANDALONE_TUNABLE
+  /* Not a tunable: keeps the enumeration non-empty for versions without
+     any (no elf/dl-tunables.list before 2.25).  */
+  malloc_standalone_tunables_end
 } tunable_id_t;
 
 extern void __tunable_get_val (tunable_id_t id, void *valp,

@@ -14,6 +14,7 @@
 typedef int __libc_lock_t;
 
 #define _LIBC_LOCK_INITIALIZER 0
+#define LLL_LOCK_INITIALIZER 0		/* Up to 2.22 (MUTEX_INITIALIZER).  */
 #define __libc_lock_define(CLASS, NAME) CLASS __libc_lock_t NAME;
 #define __libc_lock_define_initialized(CLASS, NAME) \
   CLASS __libc_lock_t NAME = _LIBC_LOCK_INITIALIZER;

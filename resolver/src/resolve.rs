@@ -98,6 +98,19 @@ pub enum ResolveError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The tree has configure add-ons with sysdeps of their own.
+    #[error(
+        "glibc {version} cannot be resolved: {} keep(s) sysdeps directories of its own \
+         ({}), which glibc's configure searches before the main tree's (add-ons, up to \
+         2.19) and this resolver does not; without them malloc would be compiled against the \
+         generic, thread-less malloc-machine.h. Use glibc 2.20 or later",
+        .add_ons.join(", "),
+        .add_ons.iter().map(|a| format!("{a}/sysdeps")).collect::<Vec<_>>().join(", ")
+    )]
+    AddOns {
+        version: String,
+        add_ons: Vec<String>,
+    },
     #[error(
         "glibc {version}: still changing after {iters} iterations (--max-iters); \
          last iteration added: {added}"
@@ -544,6 +557,13 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     clang::load()?;
     let host = crate::host::HostLibc::detect()?;
     let mut roots = Roots::new(&src.root, &opts.project).map_err(io(&src.root))?;
+    let add_ons = sysdeps::add_ons_with_sysdeps(&roots.tree);
+    if !add_ons.is_empty() {
+        return Err(ResolveError::AddOns {
+            version: src.version.clone(),
+            add_ons,
+        });
+    }
     let chain = sysdeps::chain(&roots.tree, &opts.target);
 
     let tl_path = roots.tree.join("elf/dl-tunables.list");
@@ -969,6 +989,13 @@ fn finish(
         for (file, line, msg) in &f.errors {
             let (class, shown) = roots.classify(file);
             let mut p = format!("{shown}:{line}: error: {msg}");
+            if msg == "function definition is not allowed here" {
+                // GCC compiles it, but what it uses stays unseen.
+                p.push_str(
+                    " (a nested function, a GCC extension libclang does not parse: the \
+                     resolver cannot see what it needs, so the version cannot be resolved)",
+                );
+            }
             if seen_files.insert(file.clone()) {
                 let n = graph.node(Node::File { path: shown, class });
                 p.push_str(&format!("\n  why: {}", graph.why(n).join("\n      ")));

@@ -40,6 +40,29 @@ impl Target {
     }
 }
 
+/// The add-ons of a tree whose own sysdeps directories glibc's `configure`
+/// would search before the main tree's (up to 2.19 the thread library,
+/// `nptl/sysdeps/...`, was one): top-level directories with a `configure`
+/// fragment that names the add-on (`libc_add_on_canonical=`) and a
+/// `sysdeps` directory. [`chain`] does not emulate that search, so a tree
+/// with such add-ons cannot be resolved faithfully.
+pub fn add_ons_with_sysdeps(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("sysdeps").is_dir())
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("configure"))
+                .is_ok_and(|t| t.contains("libc_add_on_canonical="))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
 /// Splits `a/b/c` into `/a/b/c /a/b /a` as configure's `sed` loops do.
 fn prefixes(path: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -175,6 +198,20 @@ pub fn chain(root: &Path, t: &Target) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_ons_with_their_own_sysdeps() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path();
+        for dir in ["nptl/sysdeps/pthread", "libidn", "malloc"] {
+            std::fs::create_dir_all(t.join(dir)).unwrap();
+        }
+        std::fs::write(t.join("nptl/configure"), "libc_add_on_canonical=nptl\n").unwrap();
+        std::fs::write(t.join("libidn/configure"), "libc_add_on_canonical=libidn\n").unwrap();
+        assert_eq!(add_ons_with_sysdeps(t), ["nptl"]);
+        std::fs::remove_file(t.join("nptl/configure")).unwrap();
+        assert!(add_ons_with_sysdeps(t).is_empty());
+    }
 
     #[test]
     fn os_candidates_follow_configure() {

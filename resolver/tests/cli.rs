@@ -88,6 +88,32 @@ fn directory_that_is_not_glibc() {
     assert!(empty(out.path()));
 }
 
+/// Releases whose allocator this approach cannot build are refused with the
+/// reason their own source gives, and nothing is written: up to 2.19 the
+/// thread library is a configure add-on with sysdeps of its own.
+#[test]
+fn releases_that_cannot_be_done_are_refused_with_their_reason() {
+    for v in ["2.17", "2.19"] {
+        let tarball = project()
+            .join("../shared/glibc-sources")
+            .join(format!("glibc-{v}.tar.xz"));
+        assert!(tarball.is_file(), "{} is missing", tarball.display());
+        let out = tempfile::tempdir().unwrap();
+        let o = resolver(&[
+            "resolve",
+            "--src",
+            tarball.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        assert_fails_with(
+            &o,
+            &[&format!("glibc {v} cannot be resolved"), "nptl/sysdeps"],
+        );
+        assert!(empty(out.path()), "glibc {v} left files behind");
+    }
+}
+
 #[test]
 fn corrupt_and_truncated_tarballs() {
     let cache = tempfile::tempdir().unwrap();

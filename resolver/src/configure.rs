@@ -15,7 +15,11 @@ use std::path::Path;
 /// allocator depends on: name -> value (`HAVE_TUNABLES` -> `1` where
 /// tunables are on by default). Empty when the tree has no `configure.ac`.
 pub fn defaults(tree: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(tree.join("configure.ac")).unwrap_or_default();
+    // configure.in up to 2.17.
+    let text = ["configure.ac", "configure.in"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(tree.join(f)).ok())
+        .unwrap_or_default();
     let mut out = BTreeMap::new();
     if enable_default(&text, "tunables").as_deref() == Some("yes") {
         out.insert("HAVE_TUNABLES".to_owned(), "1".to_owned());

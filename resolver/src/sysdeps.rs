@@ -44,9 +44,20 @@ impl Target {
 /// would search before the main tree's (up to 2.19 the thread library,
 /// `nptl/sysdeps/...`, was one): top-level directories with a `configure`
 /// fragment that names the add-on (`libc_add_on_canonical=`) and a
-/// `sysdeps` directory. [`chain`] does not emulate that search, so a tree
-/// with such add-ons cannot be resolved faithfully.
+/// `sysdeps` directory, in a tree whose `configure.ac` still has add-ons
+/// (`--enable-add-ons`, gone after 2.26: Debian's later trees carry an
+/// `fbtl` add-on that their configure never looks at). [`chain`] does not
+/// emulate that search, so a tree with such add-ons cannot be resolved
+/// faithfully.
 pub fn add_ons_with_sysdeps(root: &Path) -> Vec<String> {
+    // configure.in up to 2.17.
+    let configure_ac = ["configure.ac", "configure.in"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
+        .unwrap_or_default();
+    if !configure_ac.contains("enable-add-ons") {
+        return Vec::new();
+    }
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
@@ -208,6 +219,13 @@ mod tests {
         }
         std::fs::write(t.join("nptl/configure"), "libc_add_on_canonical=nptl\n").unwrap();
         std::fs::write(t.join("libidn/configure"), "libc_add_on_canonical=libidn\n").unwrap();
+        // A configure without add-ons (2.27 on) never searches them.
+        assert!(add_ons_with_sysdeps(t).is_empty());
+        std::fs::write(
+            t.join("configure.ac"),
+            "AC_ARG_ENABLE([add-ons],\n [AS_HELP_STRING([--enable-add-ons[=DIRS...]]",
+        )
+        .unwrap();
         assert_eq!(add_ons_with_sysdeps(t), ["nptl"]);
         std::fs::remove_file(t.join("nptl/configure")).unwrap();
         assert!(add_ons_with_sysdeps(t).is_empty());

@@ -1,6 +1,7 @@
 //! Getting a glibc source tree from somewhere other than the user's disk: a
-//! git tag, Debian's package archive, or a GNU release tarball. Everything
-//! lands in the [`Cache`] and is reused. Also the real glibc of a version
+//! git tag, a local mirror of release tarballs ([`crate::mirror`]), Debian's
+//! package archive, or a GNU release tarball. Everything lands in the
+//! [`Cache`] and is reused. Also the real glibc of a version
 //! (Debian's `libc6`, see [`reference_libc`]), to compare the built allocator with.
 //!
 //! Debian's archive is reached through the machine's own apt, with a private
@@ -21,6 +22,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::manifest::Manifest;
+use crate::mirror::{self, Pins};
 use crate::source::{
     self, parse_version, publish_dir, sha256_file, temp_dir_in, unpack_tarball_as,
     write_atomically, Cache, Compression, GlibcSource, Origin, SourceError,
@@ -106,8 +109,15 @@ pub struct FetchOptions {
     /// rather than the newest one of the requested upstream version.
     pub debian_version: Option<String>,
     /// The sha256 to accept for the GNU tarball, overriding (or standing in
-    /// for a missing) pinned hash.
+    /// for a missing) pinned hash. A tarball from the mirror with this
+    /// sha256 is accepted as GNU's.
     pub sha256: Option<String>,
+    /// A directory of release tarballs `glibc-<version>.tar.xz`, tried after
+    /// the cache and before Debian and GNU (see [`crate::mirror`]).
+    pub mirror: Option<PathBuf>,
+    /// The files the version's manifest pins, which a tarball from the
+    /// mirror must match when its own sha256 is not the one expected.
+    pub pins: Option<Pins>,
 }
 
 impl Default for FetchOptions {
@@ -118,15 +128,27 @@ impl Default for FetchOptions {
             gnu_base_url: None,
             debian_version: None,
             sha256: None,
+            mirror: None,
+            pins: None,
         }
     }
 }
 
-/// One way of getting a source, as named in [`FetchError::AllFailed`].
+/// Where GNU's tarball of `version` is, under `base_url` (e.g.
+/// [`FetchOptions::gnu_base_url`]) or else [`GNU_BASE_URL`].
+pub fn gnu_release_url(base_url: Option<&str>, version: &str) -> String {
+    let base = base_url.unwrap_or(GNU_BASE_URL);
+    format!("{}/glibc-{version}.tar.xz", base.trim_end_matches('/'))
+}
+
+/// One way of getting a source, as named in [`FetchError::AllFailed`], in
+/// the order [`fetch`] tries them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Step {
     /// A tree fetched earlier.
     Cache,
+    /// A local mirror of release tarballs ([`FetchOptions::mirror`]).
+    Mirror,
     /// Debian's package archive.
     Debian,
     /// GNU's release tarball.
@@ -137,6 +159,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Step::Cache => "cache",
+            Step::Mirror => "mirror",
             Step::Debian => "debian",
             Step::Gnu => "gnu",
         })
@@ -155,6 +178,9 @@ pub enum FetchError {
     /// Opening, unpacking or validating the fetched tree failed.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The mirror was given wrongly, lacks the version, or its tarball was refused.
+    #[error(transparent)]
+    Mirror(#[from] mirror::MirrorError),
     /// The requested version is not of the form `2.36`.
     #[error("`{version}` is not a glibc release version; give it as <major>.<minor>, e.g. 2.36")]
     BadVersion {
@@ -378,13 +404,17 @@ pub fn host_glibc() -> Result<HostGlibc, FetchError> {
     })
 }
 
-/// Fetches exactly the source a manifest pins (its Debian package version,
-/// or its GNU tarball by sha256).
-pub fn pinned_source(
-    m: &crate::manifest::Manifest,
-    cache: &Cache,
-) -> Result<GlibcSource, FetchError> {
-    let mut opts = FetchOptions::default();
+/// The options that fetch exactly the source a manifest pins (its Debian
+/// package version, or its GNU tarball by sha256), from `base` (which gives
+/// the mirror, and may turn Debian or GNU off). The pins a mirror's tarball
+/// is checked by are the manifest's own verbatim files, named "the glibc
+/// <version> manifest"; a caller that knows the manifest's path may name it
+/// instead by setting [`FetchOptions::pins`] to [`Pins::of`] it.
+pub fn pinned_options(m: &Manifest, base: &FetchOptions) -> Result<FetchOptions, FetchError> {
+    let mut opts = FetchOptions {
+        pins: Some(Pins::of(m, format!("the glibc {} manifest", m.version))),
+        ..base.clone()
+    };
     match &m.source.origin {
         Origin::Debian { version, .. } => {
             opts.debian_version = Some(version.clone());
@@ -406,21 +436,71 @@ pub fn pinned_source(
             })
         }
     }
-    fetch(&m.version, cache, &opts)
+    Ok(opts)
+}
+
+/// Fetches exactly the source a manifest pins: [`fetch`] with
+/// [`pinned_options`].
+pub fn pinned_source(
+    m: &Manifest,
+    cache: &Cache,
+    base: &FetchOptions,
+) -> Result<GlibcSource, FetchError> {
+    fetch(&m.version, cache, &pinned_options(m, base)?)
+}
+
+/// A fetched source, and how it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    /// The tree.
+    pub source: GlibcSource,
+    /// The step that supplied it ([`Step::Cache`]: an earlier fetch).
+    pub step: Step,
+    /// For a tarball taken from the mirror now, the check that accepted it;
+    /// its `Display` is the note to show the user.
+    pub mirror: Option<mirror::Accepted>,
 }
 
 /// Fetches glibc `version` (e.g. `"2.36"`): from the cache if fetched before,
-/// else from Debian's archive, else from GNU, as `opts` allows. On failure the
-/// error lists why each step failed.
+/// else from the mirror, else from Debian's archive, else from GNU, as `opts`
+/// allows. On failure the error lists why each step failed.
 pub fn fetch(version: &str, cache: &Cache, opts: &FetchOptions) -> Result<GlibcSource, FetchError> {
+    fetch_detailed(version, cache, opts).map(|f| f.source)
+}
+
+/// [`fetch`], also saying which step supplied the tree and, for the
+/// mirror, which check accepted it.
+pub fn fetch_detailed(
+    version: &str,
+    cache: &Cache,
+    opts: &FetchOptions,
+) -> Result<Fetched, FetchError> {
     check_version_arg(version)?;
     if let Some(sha) = &opts.sha256 {
         check_sha256_arg(sha)?;
     }
+    mirror::check_options(version, opts)?;
     let mut attempts = Vec::new();
     match from_cache(version, cache, opts) {
-        Ok(found) => return Ok(found),
+        Ok(source) => {
+            return Ok(Fetched {
+                source,
+                step: Step::Cache,
+                mirror: None,
+            })
+        }
         Err(e) => attempts.push((Step::Cache, e)),
+    }
+    match mirror::fetch_mirror(version, cache, opts) {
+        Ok((source, accepted)) => {
+            record(cache, Step::Mirror, &source)?;
+            return Ok(Fetched {
+                source,
+                step: Step::Mirror,
+                mirror: Some(accepted),
+            });
+        }
+        Err(e) => attempts.push((Step::Mirror, e)),
     }
     type StepFn = fn(&str, &Cache, &FetchOptions) -> Result<GlibcSource, FetchError>;
     let steps: [(Step, bool, StepFn); 2] = [
@@ -438,9 +518,13 @@ pub fn fetch(version: &str, cache: &Cache, opts: &FetchOptions) -> Result<GlibcS
             continue;
         }
         match fetch_from(version, cache, opts) {
-            Ok(found) => {
-                record(cache, step, &found)?;
-                return Ok(found);
+            Ok(source) => {
+                record(cache, step, &source)?;
+                return Ok(Fetched {
+                    source,
+                    step,
+                    mirror: None,
+                });
             }
             Err(e) => attempts.push((step, e)),
         }
@@ -513,7 +597,11 @@ fn from_cache(
 ) -> Result<GlibcSource, FetchError> {
     let mut problems = Vec::new();
     let mut other = Vec::new();
-    for (step, enabled) in [(Step::Debian, opts.debian), (Step::Gnu, opts.gnu)] {
+    for (step, enabled) in [
+        (Step::Debian, opts.debian),
+        (Step::Gnu, opts.gnu),
+        (Step::Mirror, mirror::cached_trees_usable(opts)),
+    ] {
         let path = record_path(cache, version, step);
         if !enabled || !path.is_file() {
             continue;
@@ -532,18 +620,33 @@ fn from_cache(
             (Origin::Debian { version: v, .. }, Step::Debian) => {
                 opts.debian_version.as_ref().is_none_or(|want| want == v)
             }
-            (Origin::Gnu { sha256, .. }, Step::Gnu) => opts
+            (Origin::Gnu { sha256, .. }, Step::Gnu | Step::Mirror) => opts
                 .sha256
                 .as_ref()
                 .is_none_or(|want| want.eq_ignore_ascii_case(sha256)),
+            (Origin::Tarball { .. }, Step::Mirror) => opts.sha256.is_none(),
             _ => false,
         };
         if !acceptable {
             other.push(rec.origin.to_string());
             continue;
         }
+        let origin = rec.origin.to_string();
         match GlibcSource::from_root(cache.root().join(&rec.tree), rec.origin) {
-            Ok(found) if found.version == version => return Ok(found),
+            Ok(found) if found.version == version => {
+                // A tree the mirror gave (perhaps unverified, before any
+                // manifest pinned the version) must still match the pins.
+                if let (Step::Mirror, Some(pins)) = (step, &opts.pins) {
+                    if let Some(bad) = mirror::first_mismatch(&found.root, pins) {
+                        other.push(format!(
+                            "{origin} from the mirror, whose {} differs from {}",
+                            bad.path, pins.from
+                        ));
+                        continue;
+                    }
+                }
+                return Ok(found);
+            }
             Ok(found) => problems.push(format!(
                 "{} points at glibc {}",
                 path.display(),
@@ -1787,9 +1890,8 @@ pub fn fetch_gnu(
             })
         }
     };
-    let base = opts.gnu_base_url.as_deref().unwrap_or(GNU_BASE_URL);
     let name = format!("glibc-{version}.tar.xz");
-    let url = format!("{}/{name}", base.trim_end_matches('/'));
+    let url = gnu_release_url(opts.gnu_base_url.as_deref(), version);
     let downloads = cache.dir("downloads/gnu")?;
     let dest = downloads.join(&name);
     if !has_sha256(&dest, &expected) {

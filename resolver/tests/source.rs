@@ -491,6 +491,8 @@ fn gnu_only(base: &str, sha256: Option<String>) -> FetchOptions {
         gnu_base_url: Some(base.to_string()),
         debian_version: None,
         sha256,
+        mirror: None,
+        pins: None,
     }
 }
 

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use resolver::fetch::{self, FetchOptions};
 use resolver::manifest::{self, Manifest};
+use resolver::mirror::{self, Pins};
 use resolver::resolve::{self, Options, SourceInfo};
 use resolver::source::{self, Cache, GlibcSource};
 use resolver::sysdeps::Target;
@@ -33,6 +34,16 @@ pub struct Cli {
     /// current directory upwards]
     #[arg(long, global = true, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// A local mirror: a directory of glibc release tarballs named
+    /// glibc-<version>.tar.xz, tried after the cache and before Debian's
+    /// archive and GNU [default: $MALLOC_STANDALONE_MIRROR]. A tarball is
+    /// accepted when its sha256 is GNU's release tarball's (or --sha256's),
+    /// else when every file the version's manifest pins matches (a reduced
+    /// export is fine), else, for a version no manifest pins yet and no
+    /// --sha256, unverified with a note; stderr says which. Not used for an
+    /// exact Debian version (a Debian-pinned manifest, the host's glibc).
+    #[arg(long, global = true, value_name = "DIR")]
+    mirror: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,9 +56,11 @@ enum Command {
     Resolve(ResolveArgs),
     /// Fetch a glibc version's source into the cache and print the tree's path.
     ///
-    /// Tries, in order: the cache, Debian's archive (the patched
-    /// `glibc-source` tree, then the `glibc` source package's orig tarball),
-    /// the GNU release tarball checked against a pinned sha256.
+    /// Tries, in order: the cache, the mirror (--mirror, checked against
+    /// GNU's sha256 or the files nix/manifests/glibc-<version>.yaml pins),
+    /// Debian's archive (the patched `glibc-source` tree, then the `glibc`
+    /// source package's orig tarball), the GNU release tarball checked
+    /// against a pinned sha256.
     Fetch(FetchArgs),
     /// Check a manifest against a source tree: every pinned file's sha256.
     Verify {
@@ -146,7 +159,7 @@ struct SourceArgs {
     /// The tag to clone from --git, e.g. glibc-2.39.
     #[arg(long, value_name = "TAG")]
     tag: Option<String>,
-    /// A glibc version to fetch (cache, Debian, GNU); repeat to resolve several in parallel.
+    /// A glibc version to fetch (cache, mirror, Debian, GNU); repeat to resolve several in parallel.
     #[arg(long = "glibc", value_name = "VERSION")]
     glibc: Vec<String>,
 }
@@ -186,9 +199,75 @@ struct FetchArgs {
     /// Base URL of GNU glibc releases.
     #[arg(long, value_name = "URL")]
     gnu_url: Option<String>,
-    /// Expected sha256 of the GNU tarball, for versions without a pinned one.
+    /// Expected sha256 of the GNU tarball, for versions without a pinned one
+    /// (a mirror's tarball with this sha256 is accepted as GNU's).
     #[arg(long, value_name = "HEX")]
     sha256: Option<String>,
+}
+
+/// How this run gets glibc sources: the cache, the fetch options every
+/// fetch starts from (the mirror), and the project whose committed
+/// manifests pin the files a mirror's tarball is checked by.
+struct Sources {
+    cache: Cache,
+    base: FetchOptions,
+    project: Option<PathBuf>,
+}
+
+impl Sources {
+    /// `base` plus the pins of the project's committed manifest of `version`.
+    fn options_for(&self, version: &str) -> Result<FetchOptions> {
+        let pins = match &self.project {
+            Some(p) => mirror::committed_pins(p, version)?,
+            None => None,
+        };
+        Ok(FetchOptions {
+            pins,
+            ..self.base.clone()
+        })
+    }
+
+    /// Fetches `version` with `opts`, telling `note` how a tarball from the
+    /// mirror was accepted.
+    fn fetch(
+        &self,
+        version: &str,
+        opts: &FetchOptions,
+        note: &dyn Fn(String),
+    ) -> Result<GlibcSource> {
+        Ok(self.fetch_detailed(version, opts, note)?.source)
+    }
+
+    /// [`Sources::fetch`], also saying where the tree was found.
+    fn fetch_detailed(
+        &self,
+        version: &str,
+        opts: &FetchOptions,
+        note: &dyn Fn(String),
+    ) -> Result<fetch::Fetched> {
+        let got = fetch::fetch_detailed(version, &self.cache, opts)?;
+        if let Some(accepted) = &got.mirror {
+            note(accepted.to_string());
+        }
+        Ok(got)
+    }
+
+    /// Fetches exactly the source manifest `m` (read from `path`) pins.
+    fn pinned(&self, m: &Manifest, path: &Path, note: &dyn Fn(String)) -> Result<GlibcSource> {
+        let mut opts = fetch::pinned_options(m, &self.base)?;
+        opts.pins = Some(Pins::of(m, self.label(path)));
+        self.fetch(&m.version, &opts, note)
+    }
+
+    /// `path` for messages: relative to the project when inside it.
+    fn label(&self, path: &Path) -> String {
+        self.project
+            .as_deref()
+            .and_then(|p| path.strip_prefix(p).ok())
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
 }
 
 /// Runs the command line.
@@ -202,8 +281,30 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(p) => Ok(p.clone()),
         None => find_project(),
     };
+    let mirror = match &cli.mirror {
+        Some(dir) => {
+            mirror::check_dir(dir)?;
+            Some(dir.clone())
+        }
+        None => mirror::from_env()
+            .map(|dir| {
+                mirror::check_dir(&dir).with_context(|| format!("${}", mirror::ENV))?;
+                Ok::<_, anyhow::Error>(dir)
+            })
+            .transpose()?,
+    };
+    // `fetch` runs outside the project too; it then has no committed pins.
+    let sources = Sources {
+        cache,
+        base: FetchOptions {
+            mirror,
+            ..FetchOptions::default()
+        },
+        project: project().ok(),
+    };
+    let stderr = |line: String| eprintln!("{line}");
     match cli.command {
-        Command::Resolve(args) => cmd_resolve(args, &cache, &project()?),
+        Command::Resolve(args) => cmd_resolve(args, &sources, &project()?),
         Command::Fetch(a) => {
             let opts = FetchOptions {
                 debian: !a.no_debian,
@@ -211,16 +312,26 @@ pub fn run(cli: Cli) -> Result<()> {
                 gnu_base_url: a.gnu_url,
                 debian_version: a.debian_version,
                 sha256: a.sha256,
+                ..sources.options_for(&a.version)?
             };
-            let src = fetch::fetch(&a.version, &cache, &opts)?;
-            eprintln!("glibc {} from {}", src.version, src.origin);
+            let got = sources.fetch_detailed(&a.version, &opts, &stderr)?;
+            let src = &got.source;
+            match got.step {
+                fetch::Step::Cache => {
+                    eprintln!("glibc {} from the cache: {}", src.version, src.origin)
+                }
+                fetch::Step::Mirror => {
+                    eprintln!("glibc {} from the mirror, as {}", src.version, src.origin)
+                }
+                _ => eprintln!("glibc {} from {}", src.version, src.origin),
+            }
             println!("{}", src.root.display());
             Ok(())
         }
         Command::Verify { manifest, src } => {
             let m = Manifest::load(&manifest)?;
-            let sources = open_sources(&src, &cache, Some(&m))?;
-            let [s] = sources.as_slice() else {
+            let opened = open_sources(&src, &sources, Some((&manifest, &m)), &stderr)?;
+            let [s] = opened.as_slice() else {
                 bail!("verify takes exactly one source");
             };
             let bad = resolver::verify::verify(&m, &s.root, &project()?)?;
@@ -272,8 +383,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let built = in_parallel(&manifests, "build", |path, bar| {
                 let m = Manifest::load(path)?;
                 bar.set_message(format!("glibc {}", m.version));
-                let sources = open_sources(&src, &cache, Some(&m))?;
-                let [s] = sources.as_slice() else {
+                let note = |line: String| say(bar, line);
+                let opened = open_sources(&src, &sources, Some((path, &m)), &note)?;
+                let [s] = opened.as_slice() else {
                     bail!("build takes exactly one source");
                 };
                 // Each build also compiles its units in parallel: a version's
@@ -319,15 +431,15 @@ pub fn run(cli: Cli) -> Result<()> {
             manifest,
             rounds,
             out,
-        } => cmd_replay(&trace, manifest, rounds, out, &cache, &project()?),
+        } => cmd_replay(&trace, manifest, rounds, out, &sources, &project()?),
         Command::Graph {
             src,
             format: GraphFormat::Dot,
             out,
             max_iters,
         } => {
-            let sources = open_sources(&src, &cache, None)?;
-            let [s] = sources.as_slice() else {
+            let opened = open_sources(&src, &sources, None, &stderr)?;
+            let [s] = opened.as_slice() else {
                 bail!("graph takes exactly one source");
             };
             let r = resolve::resolve(&info(s), &options(&project()?, max_iters))?;
@@ -369,12 +481,16 @@ fn find_project() -> Result<PathBuf> {
     )
 }
 
-/// Opens the sources the arguments name; with none, the host's glibc.
+/// Opens the sources the arguments name; with none, the source `pinned`
+/// (a manifest and its path) pins, else the host's glibc. `note` gets how
+/// a tarball from the mirror was accepted.
 fn open_sources(
     a: &SourceArgs,
-    cache: &Cache,
-    pinned: Option<&Manifest>,
+    sources: &Sources,
+    pinned: Option<(&Path, &Manifest)>,
+    note: &dyn Fn(String),
 ) -> Result<Vec<GlibcSource>> {
+    let cache = &sources.cache;
     if let Some(p) = &a.src {
         return Ok(vec![source::open(p, cache)?]);
     }
@@ -382,20 +498,26 @@ fn open_sources(
         let tag = a.tag.as_deref().context("--git needs --tag")?;
         return Ok(vec![fetch::from_git(repo, tag, cache)?]);
     }
-    let opts = FetchOptions {
-        debian: true,
-        gnu: true,
-        ..FetchOptions::default()
-    };
     if !a.glibc.is_empty() {
         return a
             .glibc
             .iter()
-            .map(|v| Ok(fetch::fetch(v, cache, &opts)?))
+            .map(|v| {
+                // The manifest at hand pins its own version's files;
+                // other versions are checked by the committed manifests.
+                let opts = match pinned {
+                    Some((path, m)) if &m.version == v => FetchOptions {
+                        pins: Some(Pins::of(m, sources.label(path))),
+                        ..sources.base.clone()
+                    },
+                    _ => sources.options_for(v)?,
+                };
+                sources.fetch(v, &opts, note)
+            })
             .collect();
     }
-    if let Some(m) = pinned {
-        return Ok(vec![fetch_pinned(m, cache)?]);
+    if let Some((path, m)) = pinned {
+        return Ok(vec![sources.pinned(m, path, note)?]);
     }
     let host = fetch::host_glibc()?;
     eprintln!(
@@ -408,9 +530,9 @@ fn open_sources(
     );
     let opts = FetchOptions {
         debian_version: host.debian_version.clone(),
-        ..opts
+        ..sources.options_for(&host.version)?
     };
-    Ok(vec![fetch::fetch(&host.version, cache, &opts)?])
+    Ok(vec![sources.fetch(&host.version, &opts, note)?])
 }
 
 /// Fetches exactly the source a manifest pins.
@@ -419,7 +541,7 @@ fn cmd_replay(
     manifests: Vec<PathBuf>,
     rounds: usize,
     out: Option<PathBuf>,
-    cache: &Cache,
+    sources: &Sources,
     project: &Path,
 ) -> Result<()> {
     use resolver::replay;
@@ -440,7 +562,7 @@ fn cmd_replay(
     allocators.push((format!("host glibc {} (libc.so.6)", host.version), None));
     for path in &manifests {
         let m = Manifest::load(path)?;
-        let src = fetch_pinned(&m, cache)?;
+        let src = sources.pinned(&m, path, &|line| eprintln!("{line}"))?;
         let built = resolver::build::build(
             &m,
             &src.root,
@@ -489,11 +611,7 @@ fn pinned_manifests(project: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-fn fetch_pinned(m: &Manifest, cache: &Cache) -> Result<GlibcSource> {
-    Ok(fetch::pinned_source(m, cache)?)
-}
-
-fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {
+fn cmd_resolve(args: ResolveArgs, sources: &Sources, project: &Path) -> Result<()> {
     let out = args
         .out
         .clone()
@@ -503,12 +621,12 @@ fn cmd_resolve(args: ResolveArgs, cache: &Cache, project: &Path) -> Result<()> {
         if pins.is_empty() {
             bail!("--pinned: no manifests in {}", out.display());
         }
-        pins.sort_by(|a, b| a.version.cmp(&b.version));
+        pins.sort_by(|(_, a), (_, b)| a.version.cmp(&b.version));
         pins.iter()
-            .map(|m| fetch_pinned(m, cache))
+            .map(|(path, m)| sources.pinned(m, path, &|line| eprintln!("{line}")))
             .collect::<Result<_>>()?
     } else {
-        open_sources(&args.src, cache, None)?
+        open_sources(&args.src, sources, None, &|line| eprintln!("{line}"))?
     };
     let opts = options(project, args.max_iters);
     let paths = in_parallel(&sources, "resolution", |s, bar| {
@@ -586,7 +704,8 @@ fn in_parallel<T: Sync, R: Send>(
     Ok(out)
 }
 
-fn list_manifests(dir: &Path) -> Result<Vec<Manifest>> {
+/// The manifests in `dir`, with their paths.
+fn list_manifests(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(out);
@@ -594,7 +713,8 @@ fn list_manifests(dir: &Path) -> Result<Vec<Manifest>> {
     for e in entries {
         let p = e?.path();
         if p.extension().is_some_and(|x| x == "yaml") {
-            out.push(Manifest::load(&p)?);
+            let m = Manifest::load(&p)?;
+            out.push((p, m));
         }
     }
     Ok(out)

@@ -2,7 +2,7 @@
 //! deterministic build manifest, and build a standalone shared object from it.
 //!
 //! The pipeline runs in one direction:
-//! source ([`source`], [`fetch`]) -> include chain ([`sysdeps`]) -> libclang
+//! source ([`source`], [`fetch`], [`mirror`]) -> include chain ([`sysdeps`]) -> libclang
 //! ([`clang`]) -> dependency graph ([`graph`]) classified by [`rules`] ->
 //! convergence loop ([`resolve`]) -> [`manifest`] -> [`build`] (a C compiler,
 //! no libclang).
@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod graph;
 pub mod host;
 pub mod manifest;
+pub mod mirror;
 pub mod replay;
 pub mod resolve;
 pub mod rules;

@@ -8,7 +8,7 @@
 //! git/<commit>/                                 shallow clones
 //! downloads/{gnu,debian}/                       downloaded tarballs and .debs
 //! apt/                                          private apt lists for Debian's archive
-//! fetch/<version>.<kind>.json                   what `fetch` found earlier
+//! fetch/<version>.<kind>.json                   what `fetch` found earlier (kind: debian, gnu, mirror)
 //! libc6/<debian version>/                       real glibc binaries (reference libcs)
 //! ```
 //! Everything that appears under a final name got there by `rename` from a
@@ -368,6 +368,40 @@ pub fn unpack_tarball_as(
     }
     let root = locate_tree(&dest, path)?;
     Ok(Unpacked { root, sha256 })
+}
+
+/// [`unpack_tarball_as`] for a tarball whose sha256 the caller has already
+/// computed, with `vet` judging the glibc tree inside before it gets its
+/// final name in the cache: a tree `vet` refuses is deleted with its
+/// temporary directory, so nothing of it stays behind. A tree unpacked
+/// earlier from the same tarball (same sha256, same bytes) is vetted where
+/// it is and left as it was.
+pub(crate) fn unpack_tarball_vetted<E: From<SourceError>>(
+    path: &Path,
+    sha256: &str,
+    compression: Compression,
+    cache: &Cache,
+    vet: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<Unpacked, E> {
+    let dest = cache.tree_dir(sha256);
+    if dest.is_dir() {
+        let root = locate_tree(&dest, path)?;
+        vet(&root)?;
+        return Ok(Unpacked {
+            root,
+            sha256: sha256.to_string(),
+        });
+    }
+    let trees = cache.dir("trees")?;
+    let tmp = temp_dir_in(&trees)?;
+    unpack_into(path, compression, tmp.path())?;
+    let inside = locate_tree(tmp.path(), path)?;
+    vet(&inside)?;
+    publish_dir(tmp, &dest)?;
+    Ok(Unpacked {
+        root: locate_tree(&dest, path)?,
+        sha256: sha256.to_string(),
+    })
 }
 
 /// The glibc tree unpacked earlier from a tarball with this sha256, if the

@@ -32,6 +32,14 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+/// Every file of `files` (paths relative to `root`) that is missing or
+/// differs from its pinned sha256, in `files`' order.
+pub fn check_files(root: &Path, files: &[PinnedFile]) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    check(root, files, &mut out);
+    out
+}
+
 fn check(root: &Path, files: &[PinnedFile], out: &mut Vec<Mismatch>) {
     for f in files {
         let actual = std::fs::read(root.join(&f.path))

@@ -28,7 +28,7 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use common::{apt_lock, cache, project, scratch};
+use common::{apt_lock, cache, fetch_options, project, scratch};
 use resolver::build::{self, BuildOptions};
 use resolver::manifest::{self, Manifest, Origin};
 
@@ -222,8 +222,15 @@ fn prepared() {
 fn pinned_download(m: &Manifest) -> PathBuf {
     {
         let _g = apt_lock();
-        resolver::fetch::pinned_source(m, &cache())
-            .unwrap_or_else(|e| panic!("fetching the source glibc {} pins: {e}", m.version));
+        // No mirror: Nix fetches the pinned file itself, and for GNU's
+        // tarball only its download puts that file in the cache (a tree
+        // recorded from the mirror does not).
+        let opts = resolver::fetch::pinned_options(m, &Default::default()).unwrap();
+        match &m.source.origin {
+            Origin::Gnu { .. } => resolver::fetch::fetch_gnu(&m.version, &cache(), &opts),
+            _ => resolver::fetch::fetch(&m.version, &cache(), &opts),
+        }
+        .unwrap_or_else(|e| panic!("fetching the source glibc {} pins: {e}", m.version));
     }
     let (dir, url, sha256) = match &m.source.origin {
         Origin::Debian {
@@ -465,7 +472,7 @@ fn flake_checks_pass_and_every_so_matches_resolver_build() {
         // stand-in's stdenv uses.
         let src = {
             let _g = apt_lock();
-            resolver::fetch::pinned_source(m, &cache()).unwrap()
+            resolver::fetch::pinned_source(m, &cache(), &fetch_options()).unwrap()
         };
         let mut opts = BuildOptions::new(work.join("resolver-build"), debug);
         opts.cc = "gcc".into();

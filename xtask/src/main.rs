@@ -13,10 +13,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use resolver::build::{build, BuildOptions};
-use resolver::fetch;
+use resolver::fetch::{self, FetchOptions};
 use resolver::manifest::{self, Manifest};
+use resolver::mirror::{self, Pins};
 use resolver::resolve::{self, Options, SourceInfo};
-use resolver::source::Cache;
+use resolver::source::{Cache, GlibcSource};
 use resolver::sysdeps::Target;
 
 #[derive(Parser)]
@@ -201,8 +202,30 @@ fn pinned() -> Result<Vec<Manifest>> {
 }
 
 fn source_info(m: &Manifest, cache: &Cache) -> Result<SourceInfo> {
-    let s = fetch::pinned_source(m, cache)?;
+    let s = pinned_source(m, cache)?;
     Ok(SourceInfo::of(&s))
+}
+
+/// The source a committed manifest pins, fetched through the mirror the
+/// project's chores use ([`mirror::for_project`]: `$MALLOC_STANDALONE_MIRROR`,
+/// else `../shared/glibc-sources`, which is how CI provides the release
+/// trees Debian's archive lacks). How a mirror's tarball was accepted goes
+/// to stderr.
+pub fn pinned_source(m: &Manifest, cache: &Cache) -> Result<GlibcSource> {
+    let base = FetchOptions {
+        mirror: mirror::for_project(&project()),
+        ..FetchOptions::default()
+    };
+    let mut opts = fetch::pinned_options(m, &base)?;
+    opts.pins = Some(Pins::of(
+        m,
+        format!("nix/manifests/glibc-{}.yaml", m.version),
+    ));
+    let got = fetch::fetch_detailed(&m.version, cache, &opts)?;
+    if let Some(accepted) = &got.mirror {
+        eprintln!("{accepted}");
+    }
+    Ok(got.source)
 }
 
 /// How the benchmarks resolve (as `resolver resolve` does by default).

@@ -1,5 +1,11 @@
 //! Shared helpers for the integration tests: real glibc trees, fetched once
 //! into the shared cache (outside the repository), and resolutions of them.
+//!
+//! Sources are fetched through the mirror [`mirror()`] names:
+//! `$MALLOC_STANDALONE_MIRROR`, else `../shared/glibc-sources` beside the
+//! project when it exists, which is how CI provides release trees of the
+//! versions Debian's archive lacks. The resolver binary the tests run gets
+//! the same mirror through the environment.
 
 #![allow(dead_code)]
 
@@ -11,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use resolver::fetch::{self, FetchOptions, ReferenceLibc};
 use resolver::manifest::Manifest;
+use resolver::mirror;
 use resolver::resolve::{self, Options, SourceInfo};
 use resolver::source::{Cache, GlibcSource};
 use resolver::sysdeps::Target;
@@ -33,6 +40,20 @@ pub fn cache() -> Cache {
     Cache::default_location().expect("cache location")
 }
 
+/// The mirror of release tarballs the tests fetch through
+/// ([`resolver::mirror::for_project`]), if there is one.
+pub fn mirror() -> Option<PathBuf> {
+    mirror::for_project(&project())
+}
+
+/// What every fetch in the tests starts from: the defaults and [`mirror()`].
+pub fn fetch_options() -> FetchOptions {
+    FetchOptions {
+        mirror: mirror(),
+        ..FetchOptions::default()
+    }
+}
+
 /// apt-get must not run twice at once on the same lists: every test that
 /// may reach Debian's archive holds this.
 pub fn apt_lock() -> MutexGuard<'static, ()> {
@@ -45,8 +66,8 @@ pub fn apt_lock() -> MutexGuard<'static, ()> {
 pub fn tree(version: &str) -> GlibcSource {
     let _g = apt_lock();
     let got = match Manifest::load(&pinned_path(version)) {
-        Ok(m) => fetch::pinned_source(&m, &cache()),
-        Err(_) => fetch::fetch(version, &cache(), &FetchOptions::default()),
+        Ok(m) => fetch::pinned_source(&m, &cache(), &fetch_options()),
+        Err(_) => fetch::fetch(version, &cache(), &fetch_options()),
     };
     got.unwrap_or_else(|e| panic!("fetching glibc {version}: {e}"))
 }
@@ -85,13 +106,22 @@ pub fn resolved(version: &str) -> Arc<Manifest> {
     .clone()
 }
 
-/// Runs the resolver binary.
+/// Runs the resolver binary (with [`mirror()`] in its environment).
 pub fn resolver(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_resolver"))
+    resolver_command()
         .args(args)
-        .current_dir(project())
         .output()
         .expect("run resolver")
+}
+
+/// The resolver binary, in the project, with [`mirror()`] in its environment.
+pub fn resolver_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"));
+    cmd.current_dir(project());
+    if let Some(dir) = mirror() {
+        cmd.env(mirror::ENV, dir);
+    }
+    cmd
 }
 
 /// Values computed once per key per test binary.
@@ -155,7 +185,7 @@ pub fn build_with(version: &str, options: &[&str]) -> PathBuf {
         let out = scratch("malloc");
         let manifest = pinned_path(version);
         let started = std::time::Instant::now();
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"));
+        let mut cmd = resolver_command();
         cmd.arg("build")
             .arg("--manifest")
             .arg(&manifest)

@@ -76,7 +76,7 @@ pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
     let mpath = project().join(format!("nix/manifests/glibc-{version}.yaml"));
     let manifest = Manifest::load(&mpath)
         .with_context(|| format!("no pinned manifest for glibc {version}"))?;
-    let src = fetch::pinned_source(&manifest, cache)?;
+    let src = crate::pinned_source(&manifest, cache)?;
     let work = project().join("target/conformance").join(version);
     std::fs::create_dir_all(&work)?;
     let built = build(

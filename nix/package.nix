@@ -1,8 +1,9 @@
 # libmalloc-glibc-<version>.so from one pinned manifest (the JSON twin of
 # nix/manifests/glibc-<version>.yaml, parsed with builtins.fromJSON), built
-# exactly as `resolver build` builds it (resolver/src/build.rs): the pinned
-# source fetched and checked, the manifest's flags, include order, defines,
-# generated tunables header and version script, and a C compiler only.
+# exactly as `resolver build` builds it (resolver/src/build.rs): the source's
+# verbatim files checked against their pins, the manifest's flags, include
+# order, defines, generated tunables header and version script, and a C
+# compiler only.
 { lib
 , stdenv
 , fetchurl
@@ -15,6 +16,12 @@
 , options ? [ ]
   # The -O0 -g3 variant, libmalloc-glibc-<version>-debug.so.
 , debug ? false
+  # The glibc source; null: the download the manifest pins. Any glibc
+  # tarball whose tree holds every verbatim file of the manifest with its
+  # pinned sha256 builds the same .so (a local copy: ./glibc-2.39.tar.xz),
+  # and so does a Debian glibc-source .deb. Also settable afterwards, as
+  # the package's `src` attribute: .overrideAttrs (o: { src = ...; }).
+, src ? null
 }:
 let
   plan = import ./plan.nix;
@@ -24,8 +31,8 @@ let
   # What to fetch: the manifest's origin when Nix can fetch it (a Debian
   # package: the `glibc-source` .deb or the `glibc` source package's orig
   # tarball; or the GNU release tarball), else the GNU release tarball the
-  # manifest records for a local tree, tarball or git tag. Either way the
-  # per-file pins below decide whether it is the source that was resolved.
+  # manifest records for a local tree, tarball or git tag. A fixed-output
+  # fetch by the pinned sha256 of that file; its `outputHash` is the pin.
   fetchable =
     if origin.kind == "debian" || origin.kind == "gnu" then
       origin
@@ -38,7 +45,8 @@ let
       throw ''
         glibc ${version}: the manifest pins a source of kind `${origin.kind}` and no GNU release
         tarball, so Nix has nothing to fetch. Resolve it from a fetchable source instead:
-          cargo run -p resolver -- resolve --glibc ${version}'';
+          cargo run -p resolver -- resolve --glibc ${version}
+        or give the package a source: .overrideAttrs (o: { src = ./glibc-${version}.tar.xz; })'';
 
   download =
     if fetchable.kind == "debian" then
@@ -53,35 +61,59 @@ let
         inherit (fetchable) sha256;
       };
 
-  isDeb = fetchable.kind == "debian" && lib.hasSuffix ".deb" fetchable.file_name;
-  tarball = if fetchable.kind == "debian" then fetchable.tarball else baseNameOf fetchable.url;
-  tarballSha256 = if fetchable.kind == "debian" then fetchable.tarball_sha256 else fetchable.sha256;
-
-  # The verbatim glibc files of the manifest, and nothing else, each checked
-  # against its pin. Shared by the release and debug variants; its store
-  # path is what the compiler (and so the debug info, for gdb) sees.
-  sources = stdenv.mkDerivation {
+  # The verbatim glibc files of the manifest, and nothing else, taken out of
+  # `src` and each checked against its pin: the pins, not the archive's own
+  # hash, decide whether `src` is the source that was resolved. Shared by the
+  # release and debug variants; its store path is what the compiler (and so
+  # the debug info, for gdb) sees.
+  sourcesOf = src: stdenv.mkDerivation {
     pname = "glibc-malloc-sources";
-    inherit version;
-    src = download;
+    inherit version src;
     dontUnpack = true;
     verbatimSums = plan.verbatimSums manifest;
     passAsFile = [ "verbatimSums" ];
     buildPhase = ''
       runHook preBuild
-      ${lib.optionalString isDeb ''
-        # The .deb holds the tree as usr/src/glibc/${tarball} in its data member.
+      if [ ! -f "$src" ]; then
+        echo "glibc ${version}: src ($src) must be a glibc tarball or a Debian glibc-source .deb" >&2
+        exit 1
+      fi
+      tarball=$src
+      if ar t "$src" >/dev/null 2>&1; then
+        # A .deb holds the tree as usr/src/glibc/glibc-<version>.tar.xz in its data member.
         data=$(ar t "$src" | grep '^data\.tar')
         ar x "$src" "$data"
-        tar -x -f "$data" --wildcards '*usr/src/glibc/${tarball}'
-        mv usr/src/glibc/${tarball} .
-      ''}
-      ${lib.optionalString (!isDeb) ''cp "$src" ${tarball}''}
-      echo "${tarballSha256}  ${tarball}" | sha256sum -c --quiet
+        tar -x -f "$data" --wildcards '*usr/src/glibc/glibc-*.tar.*'
+        set -- usr/src/glibc/glibc-*.tar.*
+        if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+          echo "glibc ${version}: $src is a .deb without one usr/src/glibc/glibc-*.tar.* in it" >&2
+          exit 1
+        fi
+        tarball=$1
+      fi
       mkdir tree
-      tar -x -f ${tarball} -C tree --strip-components=1 --wildcards --no-wildcards-match-slash \
-        ${lib.concatMapStringsSep " " (p: lib.escapeShellArg "*/${p}") (plan.verbatimPaths manifest)}
-      (cd tree && sha256sum -c --quiet "$verbatimSumsPath")
+      # A file missing from the tarball is reported by the check below.
+      tar -x -f "$tarball" -C tree --strip-components=1 --wildcards --no-wildcards-match-slash \
+        ${lib.concatMapStringsSep " " (p: lib.escapeShellArg "*/${p}") (plan.verbatimPaths manifest)} || true
+      failed=0 pinned=0
+      while read -r expected path; do
+        pinned=$((pinned + 1))
+        if [ ! -f "tree/$path" ]; then
+          echo "glibc ${version}: $path: not in $src (expected sha256 $expected)" >&2
+          failed=$((failed + 1))
+          continue
+        fi
+        actual=$(sha256sum "tree/$path")
+        actual=''${actual%% *}
+        if [ "$actual" != "$expected" ]; then
+          echo "glibc ${version}: $path: expected sha256 $expected, actual $actual" >&2
+          failed=$((failed + 1))
+        fi
+      done <"$verbatimSumsPath"
+      if [ "$failed" != 0 ]; then
+        echo "glibc ${version}: $src is not the source the manifest pins: $failed of its $pinned verbatim files differ from their pins (above)" >&2
+        exit 1
+      fi
       runHook postBuild
     '';
     installPhase = ''
@@ -94,15 +126,23 @@ let
   so = plan.soName manifest options debug;
   # What the name carries after "malloc-glibc": "-hooks-trace-debug".
   suffix = plan.variantSuffix options debug;
+in
+stdenv.mkDerivation (finalAttrs:
+let
+  # From `src` as finally set, so that .overrideAttrs (o: { src = ...; })
+  # reaches the derivation that unpacks it.
+  sources = sourcesOf finalAttrs.src;
   commands = plan.commands {
     inherit manifest options debug project;
     staged = "${sources}";
     gen = ''"$PWD/gen"'';
   };
 in
-stdenv.mkDerivation {
+{
   pname = "malloc-glibc${suffix}";
   inherit version;
+  # Read by `sources` (above), not unpacked here.
+  src = if src != null then src else download;
   dontUnpack = true;
 
   tunablesHeader = plan.tunablesHeader manifest.tunables;
@@ -148,4 +188,4 @@ stdenv.mkDerivation {
     license = lib.licenses.lgpl21Plus or "LGPL-2.1-or-later";
     platforms = [ "x86_64-linux" ];
   };
-}
+})

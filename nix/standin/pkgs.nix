@@ -27,9 +27,14 @@ let
 
   # stdenv.mkDerivation: the attributes become the builder's environment
   # (passthru and meta stay Nix-side), `$stdenv/setup` then `genericBuild`.
+  # Given a function, its argument is the final attributes (nixpkgs'
+  # `finalAttrs`), overrides included.
   mkDerivation = fOrAttrs:
+    makeDerivation (if builtins.isFunction fOrAttrs then fOrAttrs else _: fOrAttrs);
+
+  makeDerivation = rattrs:
     let
-      attrs = if builtins.isFunction fOrAttrs then fOrAttrs attrs else fOrAttrs;
+      attrs = rattrs attrs;
       name = attrs.name or "${attrs.pname}-${attrs.version}";
       env = builtins.removeAttrs attrs [ "passthru" "meta" "name" "env" ] // (attrs.env or { });
       drv = builtins.derivation (env // {
@@ -46,6 +51,14 @@ let
       version = attrs.version or "";
       pname = attrs.pname or name;
       passthru = attrs.passthru or { };
+      # As nixpkgs': `prev: { ... }` or `final: prev: { ... }`, whose
+      # attributes replace the previous ones before the fixed point.
+      overrideAttrs = f0:
+        let
+          f = final: prev:
+            let x = f0 prev; in if builtins.isFunction x then f0 final prev else x;
+        in
+        makeDerivation (final: let prev = rattrs final; in prev // f final prev);
     };
 
   stdenvDrv = builtins.derivation {
@@ -68,34 +81,42 @@ let
     inherit lib stdenv runCommand;
 
     # The store path nixpkgs' fetchurl would give (flat sha256 over the file,
-    # named after the URL's last component); offline it must already be there.
+    # named after the URL's last component), with its attributes
+    # (`outputHash` is the pinned sha256, `url` the URL asked for); offline
+    # it must already be there.
     fetchurl = { url, sha256, name ? builtins.baseNameOf url }:
-      builtins.derivation {
-        inherit name system;
-        builder = bash;
-        args = [
-          "-c"
-          ''
-            echo "the offline stand-in cannot download ${url};" >&2
-            echo "put the file in the store first: nix-store --add-fixed sha256 ${name}" >&2
-            exit 1
-          ''
-        ];
-        outputHashMode = "flat";
-        outputHashAlgo = "sha256";
-        outputHash = sha256;
-      };
+      builtins.derivation
+        {
+          inherit name system;
+          builder = bash;
+          args = [
+            "-c"
+            ''
+              echo "the offline stand-in cannot download ${url};" >&2
+              echo "put the file in the store first: nix-store --add-fixed sha256 ${name}" >&2
+              exit 1
+            ''
+          ];
+          outputHashMode = "flat";
+          outputHashAlgo = "sha256";
+          outputHash = sha256;
+        } // { inherit url; };
 
     writeText = name: text:
       runCommand name { inherit text; passAsFile = [ "text" ]; } ''cp "$textPath" "$out"'';
 
+    # With nixpkgs' `override` (new arguments over the given ones) on the
+    # result, though not kept through `overrideAttrs` as nixpkgs keeps it.
     callPackage = fn: args:
       let
         f = if builtins.isFunction fn then fn else import fn;
         wanted = builtins.functionArgs f;
         auto = builtins.intersectAttrs wanted pkgs;
+        call = given: f given // {
+          override = new: call (given // (if builtins.isFunction new then new given else new));
+        };
       in
-      f (auto // args);
+      call (auto // args);
 
     mkShell = { name ? "shell", packages ? [ ], inputsFrom ? [ ], shellHook ? "", ... }@attrs:
       mkDerivation (builtins.removeAttrs attrs [ "inputsFrom" ] // {

@@ -1382,6 +1382,9 @@ fn detect_features(
         "hugepages".into(),
         tunables.iter().any(|t| t.name == "glibc.malloc.hugetlb"),
     );
+    // malloc reads tunables (GLIBC_TUNABLES): from 2.26, and in 2.25 only
+    // when configured with --enable-tunables.
+    m.insert("tunables".into(), !tunables.is_empty());
     m
 }
 

@@ -61,24 +61,48 @@ fn resolution_is_deterministic() {
 /// Allocator history (DESIGN.md) as the manifests must report it.
 #[test]
 fn features_follow_the_source() {
-    // (version, tcache key, safe-linking, hooks, morecore, fastbins, eager init, mallinfo2, free_sized)
+    // (version, tcache, tcache key, safe-linking, hooks, morecore, fastbins,
+    // eager init, mallinfo2, free_sized, MALLOC_CHECK_ in malloc.c, tunables,
+    // hugepages)
+    #[rustfmt::skip]
     let expect = [
-        ("2.31", true, false, true, true, true, false, false, false),
-        ("2.36", true, true, false, false, true, false, true, false),
-        ("2.41", true, true, false, false, true, false, true, false),
-        ("2.42", true, true, false, false, true, true, true, false),
-        ("2.43", true, true, false, false, false, true, true, true),
-        ("2.44", true, true, false, false, false, true, true, true),
+        ("2.23", 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 0),
+        ("2.24", 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 0),
+        ("2.25", 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 0),
+        ("2.26", 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0),
+        ("2.27", 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0),
+        ("2.29", 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0),
+        ("2.30", 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0),
+        ("2.31", 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0),
+        ("2.32", 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0),
+        ("2.33", 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 0),
+        ("2.34", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0),
+        ("2.35", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1),
+        ("2.36", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1),
+        ("2.37", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1),
+        ("2.39", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1),
+        ("2.40", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1),
+        ("2.41", 1, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1),
+        ("2.42", 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1),
+        ("2.43", 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1),
+        ("2.44", 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1),
     ];
-    for (v, key, safe, hooks, morecore, fast, eager, mi2, fs) in expect {
+    assert_eq!(
+        expect.iter().map(|e| e.0).collect::<Vec<_>>(),
+        VERSIONS,
+        "every pinned version's history is listed here"
+    );
+    for (v, tcache, key, safe, hooks, morecore, fast, eager, mi2, fs, check, tun, huge) in expect {
         let m = resolved(v);
         let f = |n: &str| {
-            m.features
-                .get(n)
-                .copied()
-                .unwrap_or_else(|| panic!("{v}: no feature {n}"))
+            u8::from(
+                m.features
+                    .get(n)
+                    .copied()
+                    .unwrap_or_else(|| panic!("{v}: no feature {n}")),
+            )
         };
-        assert!(f("tcache"), "{v}: tcache");
+        assert_eq!(f("tcache"), tcache, "{v}: tcache");
         assert_eq!(f("tcache_double_free_key"), key, "{v}: tcache key");
         assert_eq!(f("safe_linking"), safe, "{v}: safe-linking");
         assert_eq!(f("hooks"), hooks, "{v}: hooks");
@@ -87,6 +111,10 @@ fn features_follow_the_source() {
         assert_eq!(f("eager_init"), eager, "{v}: eager init");
         assert_eq!(f("mallinfo2"), mi2, "{v}: mallinfo2");
         assert_eq!(f("free_sized"), fs, "{v}: free_sized");
+        assert_eq!(f("malloc_check_in_malloc"), check, "{v}: MALLOC_CHECK_");
+        assert_eq!(f("tunables"), tun, "{v}: tunables");
+        assert_eq!(f("hugepages"), huge, "{v}: hugepages");
+        assert_eq!(m.features.len(), 12, "{v}: a feature not checked here");
     }
 }
 
@@ -118,21 +146,42 @@ fn exports_are_the_versions_public_api() {
             assert!(names.contains(&n), "{v}: {n} not exported: {names:?}");
         }
         let has = |n: &str| names.contains(&n);
-        // Every version answers mallinfo2: its own from 2.33, a stub's bridge
-        // before (the host's <malloc.h> declares it, so programs call it).
-        assert!(has("mallinfo2"), "{v}: mallinfo2");
-        let since = &m
-            .exports
-            .iter()
-            .find(|e| e.name == "mallinfo2")
-            .unwrap()
-            .since;
+        let since = |n: &str| {
+            m.exports
+                .iter()
+                .find(|e| e.name == n)
+                .map(|e| e.since.as_str())
+                .unwrap_or_else(|| panic!("{v}: {n} not exported"))
+        };
+        let ver = resolver::source::parse_version(v).unwrap();
+        // The host's allocator API that a version lacks is bridged by a stub
+        // (the host's <malloc.h> declares it, so programs call it):
+        // mallinfo2 before 2.33, reallocarray before 2.26.
         assert_eq!(
-            since == "bridge",
-            *v == "2.31",
-            "{v}: mallinfo2 since {since}"
+            since("mallinfo2") == "bridge",
+            ver < (2, 33),
+            "{v}: mallinfo2"
         );
-        assert_eq!(has("__malloc_hook"), *v == "2.31", "{v}: hooks");
+        assert_eq!(
+            since("reallocarray") == "bridge",
+            ver < (2, 26),
+            "{v}: reallocarray since {}",
+            since("reallocarray")
+        );
+        // reallocarray lives in its own file from 2.26: the resolver found
+        // it there; before, the bridge's stub defines it.
+        let unit = if ver < (2, 26) {
+            TranslationUnit::Stub {
+                path: "stubs/reallocarray.c".into(),
+            }
+        } else {
+            TranslationUnit::Glibc {
+                path: "malloc/reallocarray.c".into(),
+            }
+        };
+        assert!(m.translation_units.contains(&unit), "{v}: {unit:?}");
+        // The hooks are API up to 2.33, compatibility symbols after.
+        assert_eq!(has("__malloc_hook"), ver < (2, 34), "{v}: hooks");
         // __morecore on every version, for experiments (stubs/morecore.c);
         // malloc.c itself calls it only up to 2.33.
         assert!(
@@ -141,19 +190,31 @@ fn exports_are_the_versions_public_api() {
         );
         assert_eq!(
             m.features["morecore"],
-            *v == "2.31",
+            ver < (2, 34),
             "{v}: native __morecore"
         );
-        // Never the obstack, mcheck or mtrace families, nor compat-only names.
-        for n in ["_obstack_begin", "mcheck", "mtrace", "cfree"] {
+        // Never the obstack, mcheck or mtrace families; names that became
+        // compatibility symbols only while they were API (cfree up to 2.25,
+        // malloc_get_state and malloc_set_state up to 2.24,
+        // __malloc_initialize_hook up to 2.23).
+        for n in ["_obstack_begin", "mcheck", "mtrace"] {
             assert!(!has(n), "{v}: {n} must not be exported");
         }
-        // reallocarray lives in its own file: the resolver found it there.
-        assert!(
-            m.translation_units.contains(&TranslationUnit::Glibc {
-                path: "malloc/reallocarray.c".into()
-            }),
-            "{v}: reallocarray.c"
+        assert_eq!(has("cfree"), ver < (2, 26), "{v}: cfree");
+        assert_eq!(
+            has("malloc_get_state"),
+            ver < (2, 25),
+            "{v}: malloc_get_state"
+        );
+        assert_eq!(
+            has("malloc_set_state"),
+            ver < (2, 25),
+            "{v}: malloc_set_state"
+        );
+        assert_eq!(
+            has("__malloc_initialize_hook"),
+            ver < (2, 24),
+            "{v}: __malloc_initialize_hook"
         );
     }
 }
@@ -161,13 +222,37 @@ fn exports_are_the_versions_public_api() {
 #[test]
 fn version_specific_translation_units_come_from_the_source() {
     let tus = |v: &str| resolved(v).translation_units.clone();
-    // 2.31's malloc.c calls __default_morecore, which lives in morecore.c.
-    assert!(tus("2.31").contains(&TranslationUnit::Glibc {
-        path: "malloc/morecore.c".into()
-    }));
-    assert!(!tus("2.36").contains(&TranslationUnit::Glibc {
-        path: "malloc/morecore.c".into()
-    }));
+    // Up to 2.33 malloc.c calls __default_morecore, which lives in
+    // morecore.c; from 2.34 malloc.c includes morecore.c itself.
+    let morecore = TranslationUnit::Glibc {
+        path: "malloc/morecore.c".into(),
+    };
+    for v in VERSIONS {
+        let before_2_34 = resolver::source::parse_version(v).unwrap() < (2, 34);
+        assert_eq!(tus(v).contains(&morecore), before_2_34, "{v}: morecore.c");
+    }
+    // Upstream 2.35 to 2.37 size the arena limit with __get_nprocs_sched
+    // from their own getsysstats.c (Debian's 2.36 calls __get_nprocs).
+    let getsysstats = |v: &str| {
+        tus(v)
+            .iter()
+            .any(|t| t.path() == "sysdeps/unix/sysv/linux/getsysstats.c")
+    };
+    assert!(getsysstats("2.35") && getsysstats("2.37"));
+    assert!(!getsysstats("2.36") && !getsysstats("2.34") && !getsysstats("2.39"));
+    // Up to 2.23 malloc registers its fork handlers itself (stubs/atfork.c
+    // links them in); up to 2.26 malloc_printerr names the program
+    // (stubs/argv.c) and formats the pointer with _itoa_word.
+    let has_stub = |v: &str, s: &str| {
+        tus(v).contains(&TranslationUnit::Stub {
+            path: format!("stubs/{s}"),
+        })
+    };
+    for v in VERSIONS {
+        let ver = resolver::source::parse_version(v).unwrap();
+        assert_eq!(has_stub(v, "atfork.c"), ver < (2, 24), "{v}: atfork.c");
+        assert_eq!(has_stub(v, "argv.c"), ver < (2, 27), "{v}: argv.c");
+    }
     // From 2.39 malloc names its mappings with __set_vma_name (Linux sysdeps setvmaname.c).
     let has_vma = |v: &str| {
         resolved(v)

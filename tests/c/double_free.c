@@ -1,10 +1,19 @@
-/* Checks that freeing a tcache-sized chunk twice aborts with the version's own message (built with old_start.c so it also runs on glibc 2.31).  */
+/* Checks that freeing a chunk twice aborts with the version's own message: with no argument a tcache-sized chunk freed twice in a row (caught by the tcache key from 2.29, by the fastbin check before tcache), with "fastbin" the same after seven other chunks of its size fill the tcache (caught as "fasttop" by every version with fastbins) (built with old_start.c so it also runs on glibc 2.31).  */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  if (argc > 1 && strcmp (argv[1], "fastbin") == 0)
+    {
+      void *fill[7];
+      for (int i = 0; i < 7; i++)
+	fill[i] = malloc (24);
+      for (int i = 0; i < 7; i++)
+	free (fill[i]);
+    }
   void *p = malloc (24);
   /* Through a volatile copy, so that the compiler neither warns nor
      removes the second call.  */

@@ -23,7 +23,10 @@ use resolver::source::{Cache, GlibcSource};
 use resolver::sysdeps::Target;
 
 /// Every version with a committed manifest.
-pub const VERSIONS: &[&str] = &["2.31", "2.36", "2.41", "2.42", "2.43", "2.44"];
+pub const VERSIONS: &[&str] = &[
+    "2.23", "2.24", "2.25", "2.26", "2.27", "2.29", "2.30", "2.31", "2.32", "2.33", "2.34", "2.35",
+    "2.36", "2.37", "2.39", "2.40", "2.41", "2.42", "2.43", "2.44",
+];
 
 pub fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -223,26 +226,36 @@ pub fn build_with(version: &str, options: &[&str]) -> PathBuf {
     })
 }
 
-/// Versions whose real glibc is not in Debian's archive as a `libc6`
-/// package (2.42 only ever reached sid as a source upload), so there is
-/// nothing to compare with. Any other version without a reference fails.
+/// Debian-pinned versions whose real glibc is not in Debian's archive as a
+/// `libc6` package (2.42 only ever reached sid as a source upload). The
+/// versions pinned to GNU's tarball have none here either: Debian's archive
+/// carries only the releases it ships.
 pub const NO_REFERENCE: &[&str] = &["2.42"];
 
+/// Whether the real glibc of a pinned version is expected to be at hand.
+pub fn has_reference(version: &str) -> bool {
+    matches!(
+        pinned(version).source.origin,
+        resolver::manifest::Origin::Debian { .. }
+    ) && !NO_REFERENCE.contains(&version)
+}
+
 /// The real glibc of `version` (the host's own, or Debian's `libc6`
-/// unpacked into the shared cache), or `None` for a version in
-/// [`NO_REFERENCE`], after checking that the archive really has none.
+/// unpacked into the shared cache), or `None` for a version without one
+/// ([`has_reference`]), after checking that the archive really has none.
 pub fn reference(version: &str) -> Option<Arc<ReferenceLibc>> {
     static DONE: OnceMap<Option<Arc<ReferenceLibc>>> = OnceLock::new();
     once_per(&DONE, version, || {
         let _g = apt_lock();
         match (
             fetch::reference_libc(version, &cache(), None),
-            NO_REFERENCE.contains(&version),
+            has_reference(version),
         ) {
-            (Ok(r), false) => Some(Arc::new(r)),
-            (Err(fetch::FetchError::NoReferenceLibc { .. }), true) => None,
-            (Ok(r), true) => panic!(
-                "Debian's archive now has libc6 {:?} of glibc {version}: take {version} out of NO_REFERENCE",
+            (Ok(r), true) => Some(Arc::new(r)),
+            (Err(fetch::FetchError::NoReferenceLibc { .. }), false) => None,
+            (Ok(r), false) => panic!(
+                "Debian's archive now has libc6 {:?} of glibc {version}: pin {version} to Debian \
+                 (or take it out of NO_REFERENCE)",
                 r.debian_version
             ),
             (Err(e), _) => panic!("the real glibc {version}: {e}"),

@@ -108,17 +108,25 @@ mod older_releases {
 
 fn older_release(version: &str) {
     let dir = scratch(&format!("older/{version}"));
-    let manifests = dir.join("manifests");
+    // GNU's sha256 of these releases is not at hand, so their manifests pin
+    // the tarball as a local one: the release tree of the mirror.
+    let tarball = common::mirror()
+        .expect("a mirror of release trees (../shared/glibc-sources)")
+        .join(format!("glibc-{version}.tar.xz"));
     let resolved = run_ok(
         common::resolver_command()
-            .args(["resolve", "--glibc", version, "--out"])
-            .arg(&manifests),
+            .args(["resolve", "--src"])
+            .arg(&tarball)
+            .arg("--out")
+            .arg(dir.join("manifests")),
     );
     let manifest = PathBuf::from(resolved.lines().last().unwrap_or_default().trim());
     let built = run_ok(
         common::resolver_command()
             .args(["build", "--manifest"])
             .arg(&manifest)
+            .arg("--src")
+            .arg(&tarball)
             .arg("--out")
             .arg(dir.join("malloc")),
     );

@@ -6,6 +6,7 @@
 int
 main (int argc, char **argv)
 {
+  void *p = malloc (24);
   if (argc > 1 && strcmp (argv[1], "fastbin") == 0)
     {
       void *fill[7];
@@ -14,7 +15,6 @@ main (int argc, char **argv)
       for (int i = 0; i < 7; i++)
 	free (fill[i]);
     }
-  void *p = malloc (24);
   /* Through a volatile copy, so that the compiler neither warns nor
      removes the second call.  */
   void *volatile again = p;

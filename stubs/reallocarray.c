@@ -5,11 +5,13 @@
    allocator memory this one handed out.  The resolver compiles this file
    only for versions whose malloc/Versions has no reallocarray (from 2.26
    on, glibc's malloc/reallocarray.c defines it); it is that file's
-   function: realloc of the product, ENOMEM when the product overflows.  */
+   function: realloc of the product, ENOMEM when the product overflows.
+   It calls the public realloc, so that a build option's wrapper of realloc
+   (stubs/options/entry.c: tracing) sees the call.  */
 #include <errno.h>
 #include <stddef.h>
 
-extern void *__libc_realloc (void *ptr, size_t size);
+extern void *realloc (void *ptr, size_t size);
 void *reallocarray (void *ptr, size_t nmemb, size_t elem_size);
 
 void *
@@ -21,5 +23,5 @@ reallocarray (void *ptr, size_t nmemb, size_t elem_size)
       __set_errno (ENOMEM);
       return NULL;
     }
-  return __libc_realloc (ptr, bytes);
+  return realloc (ptr, bytes);
 }

@@ -22,7 +22,11 @@
      wrapper.
 
    An entry point the version lacks (free_sized before 2.43) has a null
-   weak reference here, and its wrapper is not exported.  */
+   weak reference here, and its wrapper is not exported.  The wrappers are
+   weak definitions: where the version lacks an entry point that the host's
+   API has and a stub bridges (reallocarray before 2.26, stubs/
+   reallocarray.c), the bridge's strong definition is the public one, and
+   it calls the wrapped realloc.  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -81,7 +85,7 @@ extern void *(*__memalign_hook) (size_t, size_t, const void *);
 #  endif
 #  define ENTRY(name, reg) \
   asm (".text\n\t" \
-       ".globl " #name "\n\t" \
+       ".weak " #name "\n\t" \
        ".type " #name ", @function\n\t" \
        ".p2align 4\n" \
        #name ":\n\t" \
@@ -104,6 +108,9 @@ extern void *(*__memalign_hook) (size_t, size_t, const void *);
 # define TRACING false
 # define TRACE(...) do { } while (0)
 #endif
+
+/* The public definition of an entry point (see above: weak).  */
+#define PUBLIC __attribute__ ((weak))
 
 /* A traced_NAME function records one call to NAME; it is cold, so that the
    wrappers stay short.  */
@@ -146,7 +153,7 @@ traced_malloc (size_t bytes, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 malloc (size_t bytes)
 {
   if (TRACING)
@@ -202,7 +209,7 @@ traced_free_aligned_sized (void *mem, size_t alignment, size_t size,
 #endif
 
 #ifndef ENTRY_ASM
-void
+PUBLIC void
 free (void *mem)
 {
   if (TRACING)
@@ -217,7 +224,7 @@ free (void *mem)
 #endif
 
 #ifndef ENTRY_ASM
-void
+PUBLIC void
 free_sized (void *mem, size_t size)
 {
   if (TRACING)
@@ -232,7 +239,7 @@ free_sized (void *mem, size_t size)
 #endif
 
 #ifndef ENTRY_ASM
-void
+PUBLIC void
 free_aligned_sized (void *mem, size_t alignment, size_t size)
 {
   if (TRACING)
@@ -280,7 +287,7 @@ traced_calloc (size_t n, size_t elem_size, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 calloc (size_t n, size_t elem_size)
 {
   if (TRACING)
@@ -313,7 +320,7 @@ traced_realloc (void *old, size_t bytes, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 realloc (void *old, size_t bytes)
 {
   if (TRACING)
@@ -353,7 +360,7 @@ traced_reallocarray (void *old, size_t n, size_t size, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 reallocarray (void *old, size_t n, size_t size)
 {
   if (TRACING)
@@ -382,7 +389,7 @@ traced_memalign (size_t alignment, size_t bytes, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 memalign (size_t alignment, size_t bytes)
 {
   if (TRACING)
@@ -411,7 +418,7 @@ traced_aligned_alloc (size_t alignment, size_t bytes, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 aligned_alloc (size_t alignment, size_t bytes)
 {
   if (TRACING)
@@ -439,7 +446,7 @@ traced_valloc (size_t bytes, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 valloc (size_t bytes)
 {
   if (TRACING)
@@ -480,7 +487,7 @@ traced_pvalloc (size_t bytes, const void *caller)
 #endif
 
 #ifndef ENTRY_ASM
-void *
+PUBLIC void *
 pvalloc (size_t bytes)
 {
   if (TRACING)
@@ -524,7 +531,7 @@ traced_posix_memalign (void **memptr, size_t alignment, size_t size, const void 
 #endif
 
 #ifndef ENTRY_ASM
-int
+PUBLIC int
 posix_memalign (void **memptr, size_t alignment, size_t size)
 {
   if (TRACING)

@@ -8,7 +8,8 @@
 # Structure layouts come from the .so's DWARF (it is built with -g): the
 # fields of struct malloc_state, malloc_chunk, tcache_perthread_struct and
 # tcache_entry, and the sizes of their arrays, so versions that add, drop
-# or rename fields (2.42 dropped fastbins; 2.44 counts free tcache slots in
+# or rename fields (2.26 added the tcache and renamed the chunk's `size` to
+# `mchunk_size`; 2.42 dropped fastbins; 2.44 counts free tcache slots in
 # `num_slots` rather than entries in `counts`) need no table here. What
 # DWARF cannot say is read off the version in the .so's name: safe-linking
 # (tcache and fastbin next pointers stored as (address >> 12) ^ pointer)
@@ -63,6 +64,13 @@ class Allocator:
         self.fd_offset = self.chunk_type["fd"].bitpos // 8
         self.uchar_ptr = gdb.lookup_type("unsigned char").pointer()
         self.has_fastbins = _has_field(self.state_type, "fastbinsY")
+        # The size field: mchunk_size from 2.26, size before.
+        try:
+            self.chunk_type["mchunk_size"]
+            self.size_name = "mchunk_size"
+        except (KeyError, gdb.error):
+            self.size_name = "size"
+
 
     def _static(self, name):
         sym = self.objfile.lookup_static_symbol(name)
@@ -89,7 +97,7 @@ class Allocator:
 
     def size_field(self, chunk_address):
         c = self.chunk(chunk_address).dereference()
-        return int(c["mchunk_size"])
+        return int(c[self.size_name])
 
     def mem(self, chunk_address):
         return chunk_address + 2 * self.size_sz

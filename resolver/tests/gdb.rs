@@ -136,25 +136,46 @@ fn lists_what_was_freed(version: &str) {
         out.contains(&format!("glibc {version} allocator (")),
         "glibc {version}:\n{out}"
     );
-    // tcache: newest first, exactly what was freed.
-    assert_eq!(
-        listed(&out, "tcache bin 0 (chunk size 0x20):"),
-        printed(&out, "tcache20"),
-        "glibc {version}:\n{out}"
-    );
-    assert_eq!(
-        listed(&out, "tcache bin 2 (chunk size 0x40):"),
-        printed(&out, "tcache40"),
-        "glibc {version}:\n{out}"
-    );
-    if fastbins {
+    if pinned(version).features["tcache"] {
+        // tcache: newest first, exactly what was freed.
         assert_eq!(
-            listed(&out, "fastbin 2 (chunk size 0x40):"),
-            printed(&out, "fastbin40"),
+            listed(&out, "tcache bin 0 (chunk size 0x20):"),
+            printed(&out, "tcache20"),
             "glibc {version}:\n{out}"
         );
+        assert_eq!(
+            listed(&out, "tcache bin 2 (chunk size 0x40):"),
+            printed(&out, "tcache40"),
+            "glibc {version}:\n{out}"
+        );
+        if fastbins {
+            assert_eq!(
+                listed(&out, "fastbin 2 (chunk size 0x40):"),
+                printed(&out, "fastbin40"),
+                "glibc {version}:\n{out}"
+            );
+        } else {
+            assert!(!out.contains("fastbin"), "glibc {version}:\n{out}");
+        }
     } else {
-        assert!(!out.contains("fastbin"), "glibc {version}:\n{out}");
+        // Before 2.26 the chunks the program meant for the tcache go to the
+        // fastbins too, newest first.
+        assert!(
+            out.contains("tcache: this version has none"),
+            "glibc {version}:\n{out}"
+        );
+        assert_eq!(
+            listed(&out, "fastbin 0 (chunk size 0x20):"),
+            printed(&out, "tcache20"),
+            "glibc {version}:\n{out}"
+        );
+        let mut fast40 = printed(&out, "fastbin40");
+        fast40.extend(printed(&out, "tcache40"));
+        assert_eq!(
+            listed(&out, "fastbin 2 (chunk size 0x40):"),
+            fast40,
+            "glibc {version}:\n{out}"
+        );
     }
     assert_eq!(
         listed(&out, "unsorted bin:"),

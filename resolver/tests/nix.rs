@@ -126,9 +126,22 @@ fn nix_lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The sandbox, whatever nix.conf says (Debian's nix-bin ships `sandbox =
+/// false`), over the host's /usr, /lib and /lib64, which the stand-in's
+/// tools come from. (Never /bin: on a merged-/usr host it is /usr/bin.)
+const SANDBOX: [&str; 6] = [
+    "--option",
+    "sandbox",
+    "true",
+    "--option",
+    "extra-sandbox-paths",
+    "/usr /lib /lib64",
+];
+
 /// `program args...` against the repository's flake with nixpkgs overridden
-/// by the stand-in, sandboxed over the host's /usr, one build job (the
-/// options go before `nix develop`'s `-c`, which takes the rest).
+/// by the stand-in, sandboxed ([`SANDBOX`]), two build jobs of one core
+/// each (a package compiles its units one after the other) (the options go
+/// before `nix develop`'s `-c`, which takes the rest).
 fn nix(program: &str, args: &[&str]) -> Command {
     let standin = format!("path:{}", project().join("nix/standin").display());
     let split = args.iter().position(|a| *a == "-c").unwrap_or(args.len());
@@ -136,10 +149,10 @@ fn nix(program: &str, args: &[&str]) -> Command {
     cmd.args(&args[..split])
         .args(["--override-input", "nixpkgs", &standin])
         .args(["--no-write-lock-file"])
-        .args(["--option", "extra-sandbox-paths", "/usr /lib /lib64"])
-        .args(["--cores", "2"]);
+        .args(SANDBOX)
+        .args(["--cores", "1"]);
     if !args.contains(&"--max-jobs") {
-        cmd.args(["--max-jobs", "1"]);
+        cmd.args(["--max-jobs", "2"]);
     }
     cmd.args(&args[split..]).current_dir(project());
     cmd
@@ -408,8 +421,8 @@ fn consumer(dir: &Path, program: &str, args: &[&str]) -> Command {
     cmd.args(args)
         .args(["--override-input", "malloc-standalone/nixpkgs", &standin])
         .args(["--no-write-lock-file"])
-        .args(["--option", "extra-sandbox-paths", "/usr /lib /lib64"])
-        .args(["--max-jobs", "1", "--cores", "2"])
+        .args(SANDBOX)
+        .args(["--max-jobs", "2", "--cores", "1"])
         .current_dir(dir);
     cmd
 }

@@ -18,9 +18,10 @@ use std::sync::OnceLock;
 use common::run::{clean, compile, preloaded, run, run_ok, Abi};
 use common::{build_so, build_with, pinned, reference, scratch};
 
+/// One test module per version with a committed manifest
+/// (`common::with_versions!`).
 macro_rules! per_version {
     ($($module:ident: $version:literal),* $(,)?) => {
-        const TESTED: &[&str] = &[$($version),*];
         $(
             mod $module {
                 #[test]
@@ -40,37 +41,7 @@ macro_rules! per_version {
     };
 }
 
-per_version!(
-    v2_23: "2.23",
-    v2_24: "2.24",
-    v2_25: "2.25",
-    v2_26: "2.26",
-    v2_27: "2.27",
-    v2_29: "2.29",
-    v2_30: "2.30",
-    v2_31: "2.31",
-    v2_32: "2.32",
-    v2_33: "2.33",
-    v2_34: "2.34",
-    v2_35: "2.35",
-    v2_36: "2.36",
-    v2_37: "2.37",
-    v2_39: "2.39",
-    v2_40: "2.40",
-    v2_41: "2.41",
-    v2_42: "2.42",
-    v2_43: "2.43",
-    v2_44: "2.44",
-);
-
-#[test]
-fn every_version_is_tested() {
-    assert_eq!(
-        TESTED,
-        common::VERSIONS,
-        "add the new version to per_version!"
-    );
-}
+common::with_versions!(per_version);
 
 fn program(name: &'static str, abi: Abi) -> PathBuf {
     static DONE: common::OnceMap<PathBuf> = OnceLock::new();

@@ -40,6 +40,27 @@ fn pinned_manifests_are_fresh() {
     );
 }
 
+/// The tests' list of versions is the committed manifests, all of them.
+#[test]
+fn every_committed_manifest_is_tested() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(project().join("nix/manifests"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            Some(
+                name.strip_prefix("glibc-")?
+                    .strip_suffix(".yaml")?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    on_disk.sort_by_key(|v| resolver::source::parse_version(v));
+    assert_eq!(
+        on_disk, VERSIONS,
+        "resolver/tests/common/mod.rs's VERSIONS must list every nix/manifests/glibc-*.yaml"
+    );
+}
+
 #[test]
 fn resolution_is_deterministic() {
     let src = tree("2.36");

@@ -22,11 +22,46 @@ use resolver::resolve::{self, Options, SourceInfo};
 use resolver::source::{Cache, GlibcSource};
 use resolver::sysdeps::Target;
 
-/// Every version with a committed manifest.
-pub const VERSIONS: &[&str] = &[
-    "2.23", "2.24", "2.25", "2.26", "2.27", "2.29", "2.30", "2.31", "2.32", "2.33", "2.34", "2.35",
-    "2.36", "2.37", "2.39", "2.40", "2.41", "2.42", "2.43", "2.44",
-];
+/// Calls `$callback!` with every version that has a committed manifest, as
+/// `module: "version"` pairs: the one list the per-version test modules and
+/// [`VERSIONS`] are made from (`resolve.rs` checks it against
+/// `nix/manifests/`).
+macro_rules! with_versions {
+    ($callback:ident) => {
+        $callback!(
+            v2_23: "2.23",
+            v2_24: "2.24",
+            v2_25: "2.25",
+            v2_26: "2.26",
+            v2_27: "2.27",
+            v2_29: "2.29",
+            v2_30: "2.30",
+            v2_31: "2.31",
+            v2_32: "2.32",
+            v2_33: "2.33",
+            v2_34: "2.34",
+            v2_35: "2.35",
+            v2_36: "2.36",
+            v2_37: "2.37",
+            v2_39: "2.39",
+            v2_40: "2.40",
+            v2_41: "2.41",
+            v2_42: "2.42",
+            v2_43: "2.43",
+            v2_44: "2.44",
+        );
+    };
+}
+#[allow(unused_imports)] // Not every test binary has per-version modules.
+pub(crate) use with_versions;
+
+macro_rules! versions_const {
+    ($($module:ident: $version:literal),* $(,)?) => {
+        /// Every version with a committed manifest.
+        pub const VERSIONS: &[&str] = &[$($version),*];
+    };
+}
+with_versions!(versions_const);
 
 pub fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -455,23 +455,19 @@ mod tests {
         let linux = Some("sysdeps/unix/sysv/linux/setvmaname.c");
         assert_eq!(find("__setvmaname").as_deref(), linux);
         assert_eq!(find("__set_vma_name").as_deref(), linux);
-        assert_eq!(
-            find("__default_morecore").as_deref(),
-            Some("malloc/morecore.c")
-        );
-        assert_eq!(
-            find("__malloc_thp_mode").as_deref(),
-            Some("sysdeps/unix/sysv/linux/malloc-hugepages.c")
-        );
-        assert_eq!(
-            find("_itoa_lower_digits").as_deref(),
-            Some("stdio-common/itoa-digits.c")
-        );
-        // A declaration is no definition.
-        assert_eq!(
-            find("_itoa_upper_digits").as_deref(),
-            Some("stdio-common/itoa-udigits.c")
-        );
+        for (name, file) in [
+            ("__default_morecore", "malloc/morecore.c"),
+            (
+                "__malloc_thp_mode",
+                "sysdeps/unix/sysv/linux/malloc-hugepages.c",
+            ),
+            // A variable's definition; a declaration (itoa-digits.c
+            // declares _itoa_upper_digits) is none.
+            ("_itoa_lower_digits", "stdio-common/itoa-digits.c"),
+            ("_itoa_upper_digits", "stdio-common/itoa-udigits.c"),
+        ] {
+            assert_eq!(find(name).as_deref(), Some(file), "{name}");
+        }
         assert_eq!(find("__only_in_test"), None);
         assert_eq!(find("__nowhere"), None);
         assert_eq!(

@@ -15,7 +15,6 @@ use resolver::fetch::{self, FetchError, FetchOptions, Step};
 use resolver::manifest::{Manifest, PinnedFile};
 use resolver::mirror::{Check, MirrorError, Pins};
 use resolver::source::{Cache, Origin};
-use sha2::{Digest, Sha256};
 
 /// A GNU "server" that refuses every connection at once.
 const CLOSED_PORT: &str = "http://127.0.0.1:9";
@@ -44,27 +43,6 @@ fn mirror_only(dir: &Path) -> FetchOptions {
         mirror: Some(dir.to_path_buf()),
         ..FetchOptions::default()
     }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Every file (not directory) under `dir`, relative to it.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path().strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out
 }
 
 /// The committed 2.42 manifest pinned to GNU's release tarball instead of

@@ -547,25 +547,28 @@ fn one_package_per_manifest() {
     );
 }
 
+/// `nix eval --json .#packages.<system> --apply <apply>`.
+fn packages_with(apply: &str) -> serde_json::Value {
+    let _g = nix_lock();
+    json(&run(nix(
+        "nix",
+        &[
+            "eval",
+            "--json",
+            &format!(".#packages.{SYSTEM}"),
+            "--apply",
+            apply,
+        ],
+    )))
+}
+
 #[test]
 fn generated_files_equal_the_rust_builders() {
     prepared();
     let apply =
         "ps: builtins.mapAttrs (n: p: { inherit (p) version tunablesHeader versionScript; }) \
                  (removeAttrs ps [ \"resolver\" \"default\" ])";
-    let got = {
-        let _g = nix_lock();
-        json(&run(nix(
-            "nix",
-            &[
-                "eval",
-                "--json",
-                &format!(".#packages.{SYSTEM}"),
-                "--apply",
-                apply,
-            ],
-        )))
-    };
+    let got = packages_with(apply);
     for m in manifests() {
         for (options, debug) in variants(&m) {
             let name = attr(&m, &options, debug);
@@ -695,17 +698,7 @@ fn flake_checks_pass_and_every_so_matches_resolver_build() {
     let apply =
         "ps: builtins.mapAttrs (n: p: p.outPath) (removeAttrs ps [ \"resolver\" \"default\" ])";
     let mut outs: std::collections::BTreeMap<String, PathBuf> = {
-        let _g = nix_lock();
-        let all = json(&run(nix(
-            "nix",
-            &[
-                "eval",
-                "--json",
-                &format!(".#packages.{SYSTEM}"),
-                "--apply",
-                apply,
-            ],
-        )));
+        let all = packages_with(apply);
         all.as_object()
             .unwrap()
             .iter()
@@ -785,19 +778,7 @@ fn src_is_the_pinned_download() {
     prepared();
     let apply = "ps: builtins.mapAttrs (n: p: { inherit (p.src) name url outputHash outputHashAlgo outputHashMode; }) \
                  (removeAttrs ps [ \"resolver\" \"default\" ])";
-    let got = {
-        let _g = nix_lock();
-        json(&run(nix(
-            "nix",
-            &[
-                "eval",
-                "--json",
-                &format!(".#packages.{SYSTEM}"),
-                "--apply",
-                apply,
-            ],
-        )))
-    };
+    let got = packages_with(apply);
     for m in manifests() {
         let (file, sha256) = match (&m.source.origin, &m.source.gnu) {
             (

@@ -1,6 +1,8 @@
 //! Source acquisition against real things: trees and tarballs built here,
 //! a real git repository, a real HTTP server on loopback, and Debian's archive.
 
+mod common;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -11,9 +13,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{files_under, sha256};
 use resolver::fetch::{self, FetchError, FetchOptions};
 use resolver::source::{self, Cache, Origin, SourceError};
-use sha2::{Digest, Sha256};
 
 /// A minimal tree with the two files every glibc tree is recognised by.
 fn fake_tree(dir: &Path, version: &str) {
@@ -88,27 +90,6 @@ fn fake_tarball(dir: &Path, version: &str, packing: Packing) -> PathBuf {
     )
     .unwrap();
     path
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Every file (not directory) under `dir`, relative to it.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path().strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out
 }
 
 fn entries(dir: &Path) -> Vec<String> {

@@ -13,7 +13,8 @@
 //! - What is not run, and why, is in one place:
 //!   `tests/glibc-tests/out-of-scope.txt` ([`Scope`]).
 //! - Building ([`build`]): `support/` into `libsupport.a` (files that do not
-//!   compile outside glibc are left out), with `tests/glibc-tests/compat.h`
+//!   compile outside glibc are left out; up to 2.24 there is no `support/`
+//!   and each test includes the tree's `test-skeleton.c`), with `tests/glibc-tests/compat.h`
 //!   force-included, the stand-ins of `tests/glibc-tests/include/` and a few
 //!   internal headers copied from the tree into the work directory; for a
 //!   version older than the host, against its own `libc6-dev` (a sysroot)
@@ -95,13 +96,15 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     let tree = Tree {
         root: &v.tree,
         chain: &chain,
+        tunables: !v.manifest.tunables.is_empty(),
     };
     let mut plan = Plan::read(&tree, &objpfx, &common_objpfx, &paths)?;
     let scope = Scope::load(&project().join(OUT_OF_SCOPE))?;
     let mut notes = Vec::new();
 
     // What runs.
-    let (in_scope, excluded) = classify(&mut plan, &scope, &dir.join("plan.txt"), &version)?;
+    let (in_scope, excluded) =
+        classify(&mut plan, &scope, &v.tree, &dir.join("plan.txt"), &version)?;
     let n_out: usize = excluded.values().map(Vec::len).sum();
     notes.push(format!(
         "{} tests in scope, {n_out} out of scope ({})",
@@ -363,6 +366,7 @@ type Excluded = BTreeMap<String, Vec<String>>;
 fn classify(
     plan: &mut Plan,
     scope: &Scope,
+    root: &Path,
     plan_file: &Path,
     version: &str,
 ) -> Result<(Vec<TestCase>, Excluded)> {
@@ -372,7 +376,7 @@ fn classify(
         "# glibc {version}: the malloc tests of its Makefiles, as `cargo xtask conformance` reads them\n"
     );
     for t in std::mem::take(&mut plan.tests) {
-        let rule = scope.reason(&t, plan);
+        let rule = scope.reason(&t, plan, root);
         let words = |v: &[String]| v.join(" ");
         text.push_str(&format!("{}\n", t.name));
         text.push_str(&format!(
@@ -571,13 +575,18 @@ impl Scope {
         Ok(Scope { rules })
     }
 
-    /// The first rule that puts `t` out of scope.
-    fn reason(&self, t: &TestCase, plan: &mut Plan) -> Option<&ScopeRule> {
+    /// The first rule that puts `t` (of the tree at `root`) out of scope.
+    fn reason(&self, t: &TestCase, plan: &mut Plan, root: &Path) -> Option<&ScopeRule> {
         self.rules.iter().find(|r| {
             if let Some(list) = r.selector.strip_prefix("list:") {
                 plan.make.words(list).contains(&t.name)
             } else if let Some(pat) = r.selector.strip_prefix("env:") {
                 t.env.iter().any(|(k, v)| glob(pat, &format!("{k}={v}")))
+            } else if let Some(text) = r.selector.strip_prefix("source:") {
+                fs::read_to_string(root.join(&t.source)).is_ok_and(|src| {
+                    let bare: String = src.chars().filter(|c| !c.is_whitespace()).collect();
+                    bare.contains(text)
+                })
             } else {
                 glob(&r.selector, &t.name)
             }
@@ -713,27 +722,33 @@ fn build_all(
             Err(e) => skipped.push(format!("{src} ({})", build::first_error(&e))),
         }
     }
-    if objects.is_empty() {
-        bail!(
-            "no file of {}/support compiled: {}",
-            v.tree.display(),
-            skipped.join("; ")
-        );
-    }
-    let archive = dir.join("libsupport.a");
-    let mut ar = Command::new("ar");
-    ar.arg("rcs").arg(&archive).args(&objects);
-    count(build::run_cached(ar, &archive, &key).map_err(|e| anyhow::anyhow!("ar: {e}"))?);
-    eprintln!(
-        "  libsupport.a: {} of {} support files (skipped: {})",
-        objects.len(),
-        plan.support.len(),
-        if skipped.is_empty() {
-            "none".to_string()
-        } else {
-            skipped.join(", ")
+    // Up to 2.24 there is no support/: each test includes test-skeleton.c.
+    let archive = if plan.support.is_empty() {
+        None
+    } else {
+        if objects.is_empty() {
+            bail!(
+                "no file of {}/support compiled: {}",
+                v.tree.display(),
+                skipped.join("; ")
+            );
         }
-    );
+        let archive = dir.join("libsupport.a");
+        let mut ar = Command::new("ar");
+        ar.arg("rcs").arg(&archive).args(&objects);
+        count(build::run_cached(ar, &archive, &key).map_err(|e| anyhow::anyhow!("ar: {e}"))?);
+        eprintln!(
+            "  libsupport.a: {} of {} support files (skipped: {})",
+            objects.len(),
+            plan.support.len(),
+            if skipped.is_empty() {
+                "none".to_string()
+            } else {
+                skipped.join(", ")
+            }
+        );
+        Some(archive)
+    };
 
     // The allocator API that the C library the tests link against lacks
     // (free_sized for a version newer than the host): a stand-in library
@@ -890,7 +905,7 @@ fn build_all(
         for o in std::iter::once(&b.object).chain(&b.extra) {
             c.arg(dir.join("obj/tests").join(format!("{o}.o")));
         }
-        c.arg(&archive).args(&b.ldflags).args(build::LINK_LIBS);
+        c.args(&archive).args(&b.ldflags).args(build::LINK_LIBS);
         if !missing_api.is_empty() {
             // After libc, so that only what it lacks comes from the stand-in.
             c.arg("-lc")

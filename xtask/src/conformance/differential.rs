@@ -52,7 +52,6 @@ use std::collections::BTreeMap;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -61,12 +60,14 @@ use object::read::elf::{ElfFile64, Sym};
 use object::{Endianness, SymbolIndex};
 use sha2::{Digest, Sha256};
 
+use super::slots::{self, Priority};
 use super::{project, SuiteResult, Version};
 
 /// How long one run of one program may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
-/// Cases (and compilations) run at once.
-const JOBS: usize = 2;
+/// What a case is expected to take (its two or three runs): they are the
+/// shortest programs of all, so they fill the cores last (super::slots).
+const CASE_DURATION: Duration = Duration::from_millis(50);
 /// How every program is compiled (with `tests/c/old_start.c` as its entry).
 const CFLAGS: &[&str] = &[
     "-O1",
@@ -92,9 +93,10 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     let work = v.work.join("diff");
     // This run's outputs only; binaries stay (cached by content).
     let _ = std::fs::remove_dir_all(work.join("out"));
-    for sub in ["bin", "out", "run"] {
+    for sub in ["out", "run"] {
         std::fs::create_dir_all(work.join(sub))?;
     }
+    std::fs::create_dir_all(shared_bin())?;
     let features = &v.manifest.features;
     let sources = MallocSources::read(&v.tree)?;
 
@@ -107,8 +109,11 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
             skipped.push(p);
         }
     }
-    let binaries: Vec<std::result::Result<PathBuf, String>> =
-        parallel(&applicable, |p| compile(p, &dir, &work.join("bin")));
+    let binaries: Vec<std::result::Result<PathBuf, String>> = slots::map(
+        &applicable,
+        |_| Priority::BUILD,
+        |p| compile(p, &dir, &shared_bin()),
+    );
     let compiled = started.elapsed();
 
     let args: Vec<String> = features
@@ -136,7 +141,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
         work: &work,
         sources: &sources,
     };
-    let verdicts = parallel(&cases, |c| ctx.check(c));
+    let verdicts = slots::map(&cases, |_| Priority::run(CASE_DURATION), |c| ctx.check(c));
 
     let mut failures = Vec::new();
     let mut filtered = 0;
@@ -381,8 +386,40 @@ fn parse_requirement(what: &str) -> Option<Requirement> {
 
 // ---------------------------------------------------------------- building
 
+/// Where every version's programs are: they are the same binaries (built
+/// to run on every glibc), so they are built once for all.
+fn shared_bin() -> PathBuf {
+    project().join("target/conformance/diff-bin")
+}
+
+/// The lock that one compilation of `exe` holds.
+fn compile_lock(exe: &Path) -> std::sync::Arc<Mutex<()>> {
+    static LOCKS: Mutex<BTreeMap<PathBuf, std::sync::Arc<Mutex<()>>>> = Mutex::new(BTreeMap::new());
+    LOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(exe.to_owned())
+        .or_default()
+        .clone()
+}
+
 fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+/// `<cc> --version`, asked once.
+fn compiler_identity(cc: &str) -> std::result::Result<Vec<u8>, String> {
+    static IDENTITY: Mutex<BTreeMap<String, Vec<u8>>> = Mutex::new(BTreeMap::new());
+    let mut known = IDENTITY.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(id) = known.get(cc) {
+        return Ok(id.clone());
+    }
+    let version = Command::new(cc)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run {cc}: {e}"))?;
+    known.insert(cc.to_owned(), version.stdout.clone());
+    Ok(version.stdout)
 }
 
 /// The program's binary in `bin`, compiled unless a binary of the same
@@ -391,12 +428,8 @@ fn cc() -> String {
 fn compile(p: &Program, dir: &Path, bin: &Path) -> std::result::Result<PathBuf, String> {
     let start = project().join("tests/c/old_start.c");
     let cc = cc();
-    let version = Command::new(&cc)
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("cannot run {cc}: {e}"))?;
     let mut h = Sha256::new();
-    h.update(&version.stdout);
+    h.update(compiler_identity(&cc)?);
     for f in CFLAGS
         .iter()
         .copied()
@@ -415,6 +448,12 @@ fn compile(p: &Program, dir: &Path, bin: &Path) -> std::result::Result<PathBuf, 
     let exe = bin.join(format!("{}-{hash}", p.name));
     if !exe.is_file() {
         let tmp = bin.join(format!(".tmp-{}-{}", p.name, std::process::id()));
+        // One compilation of a program at a time (versions run at once).
+        let lock = compile_lock(&exe);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if exe.is_file() {
+            return check_versions(&exe, &p.allow).map(|()| exe);
+        }
         let mut cmd = Command::new(&cc);
         cmd.args(CFLAGS)
             .arg(format!("-ffile-prefix-map={}/=", dir.display()))
@@ -873,28 +912,6 @@ fn file_name(name: &str) -> String {
             c if c.is_ascii_alphanumeric() || "_-=.".contains(c) => c,
             _ => '_',
         })
-        .collect()
-}
-
-/// `f` over `items`, [`JOBS`] at a time, results in order.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..JOBS.min(items.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every item was run"))
         .collect()
 }
 

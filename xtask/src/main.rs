@@ -170,62 +170,18 @@ fn conformance_cmd(
     } else {
         versions
     };
-    type Suite = fn(&conformance::Version) -> Result<conformance::SuiteResult>;
-    let suites: Vec<(&'static str, Suite)> = [
-        ("differential", conformance::differential::run as Suite),
-        ("glibc-tests", conformance::glibc_tests::run as Suite),
-    ]
-    .into_iter()
-    .filter(|(name, _)| suite.as_deref().is_none_or(|s| s == *name))
-    .collect();
-    // Every version at once (conformance::slots shares the cores); each
-    // suite's lines are printed as it ends.
-    let stdout = std::sync::Mutex::new(());
+    let suites: Vec<conformance::Suite> = conformance::SUITES
+        .into_iter()
+        .filter(|(name, _)| suite.as_deref().is_none_or(|s| s == *name))
+        .collect();
+    // Every version at once (conformance::slots shares the cores).
     let started = Instant::now();
     let checked: Vec<conformance::Checked> = std::thread::scope(|s| {
         let handles: Vec<_> = versions
             .iter()
             .map(|v| {
-                let (cache, suites, stdout) = (&cache, &suites, &stdout);
-                s.spawn(move || {
-                    let mut checked = conformance::Checked {
-                        version: v.clone(),
-                        prepared: None,
-                        results: Vec::new(),
-                        errors: Vec::new(),
-                    };
-                    let ver = match conformance::prepare(v, cache) {
-                        Ok(ver) => ver,
-                        Err(e) => {
-                            let _out = stdout.lock().unwrap_or_else(|e| e.into_inner());
-                            println!("{v}: ERROR {e:#}");
-                            checked.errors.push(format!("{e:#}"));
-                            return checked;
-                        }
-                    };
-                    for (name, run) in suites {
-                        match run(&ver).with_context(|| format!("glibc {v}: {name}")) {
-                            Ok(r) => {
-                                let _out = stdout.lock().unwrap_or_else(|e| e.into_inner());
-                                println!("{}", r.line());
-                                for f in &r.failures {
-                                    println!("  FAIL {f}");
-                                }
-                                for n in &r.notes {
-                                    println!("  note: {n}");
-                                }
-                                checked.results.push(r);
-                            }
-                            Err(e) => {
-                                let _out = stdout.lock().unwrap_or_else(|e| e.into_inner());
-                                println!("{v} {name}: ERROR {e:#}");
-                                checked.errors.push(format!("{name}: {e:#}"));
-                            }
-                        }
-                    }
-                    checked.prepared = Some(conformance::Row::of(&ver));
-                    checked
-                })
+                let (cache, suites) = (&cache, &suites);
+                s.spawn(move || conformance::check(v, cache, suites))
             })
             .collect();
         handles

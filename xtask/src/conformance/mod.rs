@@ -120,6 +120,77 @@ pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
     })
 }
 
+/// A suite: its name and what runs it for one version.
+pub type Suite = (&'static str, fn(&Version) -> Result<SuiteResult>);
+
+/// The suites, in the table's order.
+pub const SUITES: [Suite; 2] = [
+    ("differential", differential::run),
+    ("glibc-tests", glibc_tests::run),
+];
+
+/// Checks one version with `suites`, all at once (a version's glibc tests
+/// build while its differential cases, the shortest runs of all, wait for
+/// the cores), printing each suite's line, failures and notes as it ends.
+pub fn check(version: &str, cache: &Cache, suites: &[Suite]) -> Checked {
+    static STDOUT: Mutex<()> = Mutex::new(());
+    let print = |text: String| {
+        let _out = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
+        print!("{text}");
+    };
+    let mut checked = Checked {
+        version: version.to_string(),
+        prepared: None,
+        results: Vec::new(),
+        errors: Vec::new(),
+    };
+    let ver = match prepare(version, cache) {
+        Ok(ver) => ver,
+        Err(e) => {
+            print(format!("{version}: ERROR {e:#}\n"));
+            checked.errors.push(format!("{e:#}"));
+            return checked;
+        }
+    };
+    let outcomes: Vec<(&str, Result<SuiteResult>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = suites
+            .iter()
+            .map(|&(name, run)| {
+                let ver = &ver;
+                s.spawn(move || {
+                    let r = run(ver).with_context(|| format!("glibc {version}: {name}"));
+                    match &r {
+                        Ok(r) => {
+                            let mut text = format!("{}\n", r.line());
+                            for f in &r.failures {
+                                text.push_str(&format!("  FAIL {f}\n"));
+                            }
+                            for n in &r.notes {
+                                text.push_str(&format!("  note: {n}\n"));
+                            }
+                            print(text);
+                        }
+                        Err(e) => print(format!("{version} {name}: ERROR {e:#}\n")),
+                    }
+                    (name, r)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a suite's thread"))
+            .collect()
+    });
+    for (name, r) in outcomes {
+        match r {
+            Ok(r) => checked.results.push(r),
+            Err(e) => checked.errors.push(format!("{name}: {e:#}")),
+        }
+    }
+    checked.prepared = Some(Row::of(&ver));
+    checked
+}
+
 /// What checking one version gave.
 pub struct Checked {
     pub version: String,
@@ -178,8 +249,6 @@ impl Row {
     }
 }
 
-/// The suites, in the table's order.
-const SUITES: [&str; 2] = ["differential", "glibc-tests"];
 const HEADER: &str =
     "| glibc | source pinned | features | reference | differential | glibc-tests |\n\
                       |---|---|---|---|---|---|\n";
@@ -191,7 +260,7 @@ fn cells(c: &Checked) -> Vec<String> {
         None => ("?".into(), "?".into(), "?".into()),
     };
     let mut row = vec![c.version.clone(), source, features, reference];
-    for suite in SUITES {
+    for (suite, _) in SUITES {
         row.push(match c.results.iter().find(|r| r.suite == suite) {
             Some(r) => format!("{}/{}", r.passed, r.total),
             None if c.errors.iter().any(|e| e.starts_with(&format!("{suite}:"))) => {

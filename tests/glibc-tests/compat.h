@@ -10,9 +10,17 @@
      version node is GLIBC_2.2.5, which abi-versions.h maps GLIBC_2_0 to);
    - the <limits.h>, <stddef.h> and <stdint.h> that glibc's internal header
      wrappers pull in everywhere (support files use INT_MAX, NAME_MAX, NULL,
-     intmax_t and PTRDIFF_MAX without including them);
+     intmax_t and PTRDIFF_MAX without including them), and the <sys/stat.h>
+     that include/stdlib.h brought in up to 2.30 (whose
+     support_test_main.c uses struct stat64 without including it);
    - the declarations of allocator API that a host C library older than
-     the version lacks (free_sized and free_aligned_sized, 2.43 on).
+     the version lacks (free_sized and free_aligned_sized, 2.43 on);
+   - for the test-skeleton.c that tests include up to 2.24, a
+     TEST_DATA_LIMIT of RLIM_INFINITY, the skeleton's own way of keeping
+     the RLIMIT_DATA it was given: 2.23's lowers it to 64 MiB, which since
+     Linux 4.7 counts every private writable mapping, thread stacks
+     included, so tst-malloc-thread-exit cannot start its threads under
+     any allocator (2.24's skeleton no longer sets the limit).
    Force-included (-include) by `cargo xtask conformance --suite
    glibc-tests` (xtask/src/conformance/glibc_tests.rs) into every support
    file, test and test module it builds, with the host's (or, for versions
@@ -27,6 +35,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* config.h */
 #define TIMEOUTFACTOR 1
@@ -60,6 +69,10 @@
 #define GLIBC_TESTS_VERSION_GLIBC_2_2_5 "GLIBC_2.2.5"
 #define compat_symbol_reference(lib, local, symbol, version) \
   __asm__ (".symver " #local "," #symbol "@" GLIBC_TESTS_VERSION_##version)
+
+/* test-skeleton.c, up to 2.24 (RLIM_INFINITY: <sys/resource.h>, which the
+   skeleton includes).  */
+#define TEST_DATA_LIMIT RLIM_INFINITY
 
 /* stdlib.h of 2.43 on (C23's sized deallocation).  */
 #if !__GLIBC_PREREQ (2, 43)

@@ -37,9 +37,20 @@ enum Cmd {
         /// Only this suite.
         #[arg(long, value_parser = ["differential", "glibc-tests"])]
         suite: Option<String>,
-        /// Also write the matrix into README.md (between its conformance markers).
+        /// Also write the matrix into README.md (between its conformance
+        /// markers): the rows of the versions checked (with --suite, only
+        /// that suite's column), the other rows as they were.
         #[arg(long)]
         write: bool,
+        /// Programs (compilers, tests) run at once, over all versions
+        /// [default: one per core].
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Run the real glibc's tests again rather than take the verdicts
+        /// kept from earlier runs of the same binaries (PASS and
+        /// UNSUPPORTED are kept, in the cache outside the repository).
+        #[arg(long)]
+        rerun_reference: bool,
     },
     /// Run a benchmark and write its results under bench/results/.
     Bench {
@@ -106,7 +117,15 @@ fn main() -> Result<()> {
             versions,
             suite,
             write,
-        } => conformance_cmd(versions, suite, write),
+            jobs,
+            rerun_reference,
+        } => {
+            if rerun_reference {
+                conformance::glibc_tests::REUSE_REFERENCE
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+            conformance_cmd(versions, suite, write, jobs)
+        }
         Cmd::Bench {
             which: Bench::Resolve { rounds },
         } => bench_resolve(rounds),
@@ -136,35 +155,47 @@ fn main() -> Result<()> {
 mod bench;
 mod conformance;
 
-fn conformance_cmd(versions: Vec<String>, suite: Option<String>, write: bool) -> Result<()> {
+fn conformance_cmd(
+    versions: Vec<String>,
+    suite: Option<String>,
+    write: bool,
+    jobs: Option<usize>,
+) -> Result<()> {
+    if let Some(n) = jobs {
+        conformance::slots::init(n);
+    }
     let cache = Cache::default_location()?;
     let versions: Vec<String> = if versions.is_empty() {
         pinned()?.into_iter().map(|m| m.version).collect()
     } else {
         versions
     };
-    let mut results = Vec::new();
-    for v in &versions {
-        let ver = conformance::prepare(v, &cache)?;
-        type Suite = fn(&conformance::Version) -> Result<conformance::SuiteResult>;
-        let suites: [(&str, Suite); 2] = [
-            ("differential", conformance::differential::run),
-            ("glibc-tests", conformance::glibc_tests::run),
-        ];
-        for (name, run) in suites {
-            if suite.as_deref().is_some_and(|s| s != name) {
-                continue;
-            }
-            let r = run(&ver).with_context(|| format!("glibc {v}: {name}"))?;
-            println!("{}", r.line());
-            for f in &r.failures {
-                println!("  FAIL {f}");
-            }
-            results.push(r);
-        }
-    }
-    let md = conformance::table(&results);
+    let suites: Vec<conformance::Suite> = conformance::SUITES
+        .into_iter()
+        .filter(|(name, _)| suite.as_deref().is_none_or(|s| s == *name))
+        .collect();
+    // Every version at once (conformance::slots shares the cores).
+    let started = Instant::now();
+    let checked: Vec<conformance::Checked> = std::thread::scope(|s| {
+        let handles: Vec<_> = versions
+            .iter()
+            .map(|v| {
+                let (cache, suites) = (&cache, &suites);
+                s.spawn(move || conformance::check(v, cache, suites))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a version's thread"))
+            .collect()
+    });
+    let md = conformance::table(&checked);
     println!("\n{md}");
+    eprintln!(
+        "conformance: {} version(s) in {:.1} min",
+        checked.len(),
+        started.elapsed().as_secs_f64() / 60.0
+    );
     if write {
         let readme = project().join("README.md");
         let text = std::fs::read_to_string(&readme)?;
@@ -172,13 +203,22 @@ fn conformance_cmd(versions: Vec<String>, suite: Option<String>, write: bool) ->
         let (Some(a), Some(b)) = (text.find(begin), text.find(end)) else {
             bail!("README.md has no {begin} ... {end} markers");
         };
-        let new = format!("{}{begin}\n{md}{}", &text[..a], &text[b..]);
+        let old = &text[a + begin.len()..b];
+        let merged = conformance::merge_table(old, &checked);
+        let new = format!("{}{begin}\n{merged}{}", &text[..a], &text[b..]);
         manifest::write_atomic(&readme, new.as_bytes())?;
     }
-    let (passed, failed) = results.iter().fold((0, 0), |(p, f), r| {
-        (p + r.passed, f + (r.total - r.passed).max(r.failures.len()))
-    });
+    let errors: usize = checked.iter().map(|c| c.errors.len()).sum();
+    let (passed, failed) = checked
+        .iter()
+        .flat_map(|c| &c.results)
+        .fold((0, errors), |(p, f), r| {
+            (p + r.passed, f + (r.total - r.passed).max(r.failures.len()))
+        });
     println!("conformance: {passed} passed, {failed} failed");
+    if errors > 0 {
+        bail!("{errors} suite(s) could not run (ERROR above)");
+    }
     if failed > 0 {
         bail!("{failed} conformance case(s) failed");
     }

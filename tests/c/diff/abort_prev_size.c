@@ -1,4 +1,5 @@
-/* Checks that unlinking a free chunk whose size disagrees with the next chunk's prev_size (while consolidating forward on free) aborts with "corrupted size vs. prev_size".  */
+/* Checks that unlinking a free chunk whose size disagrees with the next chunk's prev_size (while consolidating forward on free) aborts with "corrupted size vs. prev_size" (2.26 on).  */
+/* diff: requires "corrupted size vs. prev_size" */
 #include "diff.h"
 
 int

@@ -1,4 +1,5 @@
 /* Checks that a request served from a top chunk whose size field is larger than the arena aborts with "malloc(): corrupted top size" (2.29 on).  */
+/* diff: requires "malloc(): corrupted top size" */
 #include "diff.h"
 
 int

@@ -1,4 +1,4 @@
-/* Checks that a chunk in the unsorted bin with an impossible size aborts the next malloc that looks at it with "malloc(): invalid size (unsorted)" (2.29 on).  */
+/* Checks that a chunk in the unsorted bin with an impossible size aborts the next malloc that looks at it with "malloc(): invalid size (unsorted)" (before 2.29 the same check said "malloc(): memory corruption").  */
 #include "diff.h"
 
 int
@@ -11,7 +11,7 @@ main (int argc, char **argv)
   free (p);
   say ("%s in the unsorted bin: size=%s\n", where (p), sizefield (p[-1]));
   poke (p, -1, ((size_t) 1 << 40) | 1);
-  say ("expect: malloc(): invalid size (unsorted)\n");
+  say ("expect: malloc(): invalid size (unsorted)|malloc(): memory corruption\n");
   malloc (0x100);
   say ("not reached\n");
   return 0;

@@ -29,8 +29,10 @@
 
    CHECK () states what must hold on every version; a failure prints
    "CHECK FAILED" and exits 1, which the harness reports even when both
-   runs agree.  Abort programs print "expect: <message>" (alternatives
-   separated by '|') before they corrupt the heap.  */
+   runs agree.  Abort programs print "expect: <message>" before they
+   corrupt the heap; alternatives separated by '|' name a check that was
+   renamed over time, and the first one the version's malloc sources have
+   is the message wanted.  */
 #ifndef DIFF_H
 #define DIFF_H
 

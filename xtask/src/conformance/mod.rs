@@ -12,18 +12,26 @@
 //!
 //! Each suite yields one line `<version> <suite> <passed>/<total>`; the
 //! matrix is also written as a markdown table.
+//!
+//! Every version is checked at once: each in its own thread, every
+//! program they run (compilers, tests, cases) taking one of the machine's
+//! slots ([`slots`]), builds first, then the runs of all versions longest
+//! first. Fetching (the cache, apt) is one version at a time
+//! ([`fetching`]).
 
 pub mod differential;
 pub mod glibc_tests;
+pub mod slots;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 
 use resolver::build::{build, BuildOptions};
 use resolver::fetch::{self, ReferenceLibc};
-use resolver::manifest::Manifest;
-use resolver::source::Cache;
+use resolver::manifest::{Manifest, Origin};
+use resolver::source::{parse_version, Cache};
 
 /// Everything a suite needs about one version.
 pub struct Version {
@@ -71,24 +79,36 @@ pub fn project() -> PathBuf {
         .to_owned()
 }
 
+/// Held while fetching into the cache: apt's lists and downloads take a
+/// lock of their own, and one fetch at a time is what the cache is
+/// written for; cached answers are quick.
+pub fn fetching() -> MutexGuard<'static, ()> {
+    static FETCH: Mutex<()> = Mutex::new(());
+    FETCH.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Fetches, builds and finds the reference for one version.
 pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
     let mpath = project().join(format!("nix/manifests/glibc-{version}.yaml"));
     let manifest = Manifest::load(&mpath)
         .with_context(|| format!("no pinned manifest for glibc {version}"))?;
-    let src = crate::pinned_source(&manifest, cache)?;
+    let (src, reference, no_reference) = {
+        let _fetching = fetching();
+        let src = crate::pinned_source(&manifest, cache)?;
+        match fetch::reference_libc(version, cache, None) {
+            Ok(r) => (src, Some(r), None),
+            Err(e) => (src, None, Some(e.to_string())),
+        }
+    };
     let work = project().join("target/conformance").join(version);
     std::fs::create_dir_all(&work)?;
-    let built = build(
-        &manifest,
-        &src.root,
-        &project(),
-        &BuildOptions::new(work.join("so"), false),
-    )
-    .with_context(|| format!("building glibc {version}"))?;
-    let (reference, no_reference) = match fetch::reference_libc(version, cache, None) {
-        Ok(r) => (Some(r), None),
-        Err(e) => (None, Some(e.to_string())),
+    let built = {
+        // One compiler at a time, in one slot.
+        let _slot = slots::global().acquire(slots::Priority::BUILD);
+        let mut opts = BuildOptions::new(work.join("so"), false);
+        opts.jobs = 1;
+        build(&manifest, &src.root, &project(), &opts)
+            .with_context(|| format!("building glibc {version}"))?
     };
     Ok(Version {
         manifest,
@@ -100,21 +120,205 @@ pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
     })
 }
 
-/// Renders the matrix as a markdown table.
-pub fn table(results: &[SuiteResult]) -> String {
-    let mut md =
-        String::from("| glibc | suite | passed | total | notes |\n|---|---|---|---|---|\n");
-    for r in results {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            r.version,
-            r.suite,
-            r.passed,
-            r.total,
-            r.notes.join("; ")
-        ));
+/// A suite: its name and what runs it for one version.
+pub type Suite = (&'static str, fn(&Version) -> Result<SuiteResult>);
+
+/// The suites, in the table's order.
+pub const SUITES: [Suite; 2] = [
+    ("differential", differential::run),
+    ("glibc-tests", glibc_tests::run),
+];
+
+/// Checks one version with `suites`, all at once (a version's glibc tests
+/// build while its differential cases, the shortest runs of all, wait for
+/// the cores), printing each suite's line, failures and notes as it ends.
+pub fn check(version: &str, cache: &Cache, suites: &[Suite]) -> Checked {
+    static STDOUT: Mutex<()> = Mutex::new(());
+    let print = |text: String| {
+        let _out = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
+        print!("{text}");
+    };
+    let mut checked = Checked {
+        version: version.to_string(),
+        prepared: None,
+        results: Vec::new(),
+        errors: Vec::new(),
+    };
+    let ver = match prepare(version, cache) {
+        Ok(ver) => ver,
+        Err(e) => {
+            print(format!("{version}: ERROR {e:#}\n"));
+            checked.errors.push(format!("{e:#}"));
+            return checked;
+        }
+    };
+    let outcomes: Vec<(&str, Result<SuiteResult>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = suites
+            .iter()
+            .map(|&(name, run)| {
+                let ver = &ver;
+                s.spawn(move || {
+                    let r = run(ver).with_context(|| format!("glibc {version}: {name}"));
+                    match &r {
+                        Ok(r) => {
+                            let mut text = format!("{}\n", r.line());
+                            for f in &r.failures {
+                                text.push_str(&format!("  FAIL {f}\n"));
+                            }
+                            for n in &r.notes {
+                                text.push_str(&format!("  note: {n}\n"));
+                            }
+                            print(text);
+                        }
+                        Err(e) => print(format!("{version} {name}: ERROR {e:#}\n")),
+                    }
+                    (name, r)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a suite's thread"))
+            .collect()
+    });
+    for (name, r) in outcomes {
+        match r {
+            Ok(r) => checked.results.push(r),
+            Err(e) => checked.errors.push(format!("{name}: {e:#}")),
+        }
+    }
+    checked.prepared = Some(Row::of(&ver));
+    checked
+}
+
+/// What checking one version gave.
+pub struct Checked {
+    pub version: String,
+    /// What the table says about the version itself (none if it could not
+    /// be fetched and built).
+    pub prepared: Option<Row>,
+    pub results: Vec<SuiteResult>,
+    /// Suites (or the preparation) that could not run, and why.
+    pub errors: Vec<String>,
+}
+
+/// The table's facts about a version: where its source is pinned, the
+/// features its manifest found, what it is compared with.
+pub struct Row {
+    pub source: String,
+    pub features: String,
+    pub reference: String,
+}
+
+impl Row {
+    pub fn of(v: &Version) -> Row {
+        let source = match &v.manifest.source.origin {
+            Origin::Debian {
+                package, version, ..
+            } => format!("Debian {package} {version}"),
+            Origin::Gnu { .. } => "GNU release tarball".to_string(),
+            Origin::Tarball { file_name, .. } => format!("tarball {file_name}"),
+            Origin::Git { tag, .. } => format!("git tag {tag}"),
+            Origin::Tree => "a source tree".to_string(),
+        };
+        // The manifest's true features, and `tunables` where its build has
+        // them (the version's configure default: off in 2.25).
+        let mut features: Vec<String> = v
+            .manifest
+            .features
+            .iter()
+            .filter(|(_, on)| **on)
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !v.manifest.tunables.is_empty() {
+            features.push("tunables".to_string());
+        }
+        features.sort();
+        let reference = match &v.reference {
+            Some(r) => format!(
+                "Debian libc6 {}",
+                r.debian_version.as_deref().unwrap_or(&r.version)
+            ),
+            None => "ours alone".to_string(),
+        };
+        Row {
+            source,
+            features: features.join(", "),
+            reference,
+        }
+    }
+}
+
+const HEADER: &str =
+    "| glibc | source pinned | features | reference | differential | glibc-tests |\n\
+                      |---|---|---|---|---|---|\n";
+
+/// One row's cells, the version first.
+fn cells(c: &Checked) -> Vec<String> {
+    let (source, features, reference) = match &c.prepared {
+        Some(r) => (r.source.clone(), r.features.clone(), r.reference.clone()),
+        None => ("?".into(), "?".into(), "?".into()),
+    };
+    let mut row = vec![c.version.clone(), source, features, reference];
+    for (suite, _) in SUITES {
+        row.push(match c.results.iter().find(|r| r.suite == suite) {
+            Some(r) => format!("{}/{}", r.passed, r.total),
+            None if c.errors.iter().any(|e| e.starts_with(&format!("{suite}:"))) => {
+                "error".to_string()
+            }
+            None if c.prepared.is_none() => "error".to_string(),
+            None => "-".to_string(),
+        });
+    }
+    row
+}
+
+fn render(mut rows: Vec<Vec<String>>) -> String {
+    rows.sort_by_key(|r| parse_version(&r[0]));
+    let mut md = HEADER.to_string();
+    for r in rows {
+        md.push_str(&format!("| {} |\n", r.join(" | ")));
     }
     md
+}
+
+/// The matrix as a markdown table: one row per version, passed/total per
+/// suite (`-`: not run). No machine paths and no timings: it is the same
+/// on every machine that gets the same results.
+pub fn table(checked: &[Checked]) -> String {
+    render(checked.iter().map(cells).collect())
+}
+
+/// `old` (the README's table) with the rows of `checked` put in: a
+/// version's row is replaced, but the column of a suite that was not run
+/// keeps its old cell; versions not checked keep their rows. An old table
+/// of another layout is dropped.
+pub fn merge_table(old: &str, checked: &[Checked]) -> String {
+    let mut lines = old.trim().lines();
+    let same_layout = lines.next().map(str::trim) == HEADER.lines().next();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if same_layout {
+        for line in lines.skip(1) {
+            let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+            let row: Vec<String> = inner.split(" | ").map(|c| c.trim().to_string()).collect();
+            if row.len() == 4 + SUITES.len() {
+                rows.push(row);
+            }
+        }
+    }
+    for c in checked {
+        let mut new = cells(c);
+        if let Some(old) = rows.iter().position(|r| r[0] == c.version) {
+            let old = rows.remove(old);
+            for (i, cell) in new.iter_mut().enumerate().skip(4) {
+                if cell == "-" {
+                    *cell = old[i].clone();
+                }
+            }
+        }
+        rows.push(new);
+    }
+    render(rows)
 }
 
 /// The first line of `<cc> --version` (empty if it cannot run).
@@ -130,4 +334,72 @@ pub fn compiler_version(cc: &str) -> String {
                 .to_owned()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(version: &str, suites: &[(&'static str, usize, usize)]) -> Checked {
+        Checked {
+            version: version.to_string(),
+            prepared: Some(Row {
+                source: "GNU release tarball".to_string(),
+                features: "fastbins, tcache".to_string(),
+                reference: "ours alone".to_string(),
+            }),
+            results: suites
+                .iter()
+                .map(|&(suite, passed, total)| SuiteResult {
+                    version: version.to_string(),
+                    suite,
+                    passed,
+                    total,
+                    failures: Vec::new(),
+                    notes: vec!["/a/machine/path 1.5 s".to_string()],
+                })
+                .collect(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_row_per_version_in_version_order_without_notes() {
+        let t = table(&[
+            checked("2.10", &[("differential", 3, 4)]),
+            checked("2.9", &[("differential", 1, 1), ("glibc-tests", 2, 2)]),
+        ]);
+        let rows: Vec<&str> = t.lines().skip(2).collect();
+        assert_eq!(
+            rows,
+            [
+                "| 2.9 | GNU release tarball | fastbins, tcache | ours alone | 1/1 | 2/2 |",
+                "| 2.10 | GNU release tarball | fastbins, tcache | ours alone | 3/4 | - |",
+            ]
+        );
+        assert!(!t.contains("/a/machine/path"));
+    }
+
+    #[test]
+    fn merging_keeps_other_versions_and_suites_not_run() {
+        let old = table(&[
+            checked("2.9", &[("differential", 1, 1), ("glibc-tests", 2, 2)]),
+            checked("2.10", &[("differential", 3, 3), ("glibc-tests", 5, 5)]),
+        ]);
+        let merged = merge_table(&old, &[checked("2.10", &[("differential", 4, 4)])]);
+        let rows: Vec<&str> = merged.lines().skip(2).collect();
+        assert_eq!(
+            rows,
+            [
+                "| 2.9 | GNU release tarball | fastbins, tcache | ours alone | 1/1 | 2/2 |",
+                "| 2.10 | GNU release tarball | fastbins, tcache | ours alone | 4/4 | 5/5 |",
+            ]
+        );
+        // A table of another layout is replaced.
+        let other = "| glibc | suite | passed |\n|---|---|---|\n| 2.9 | x | 1 |\n";
+        assert_eq!(
+            merge_table(other, &[checked("2.10", &[])]).lines().count(),
+            3
+        );
+    }
 }

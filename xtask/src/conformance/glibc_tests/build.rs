@@ -19,7 +19,8 @@ use resolver::fetch::ReferenceLibc;
 
 use super::plan::Tree;
 
-/// Internal headers of the tree that the tests and `support/` include, copied
+/// Internal headers of the tree that the tests and `support/` (or, up to
+/// 2.24, `test-skeleton.c`: siglist.h) include, copied
 /// into the include directory (with what they include in turn that neither
 /// the C library nor the compiler provides). Looked up along the sysdeps
 /// chain, then in `include/`.
@@ -31,6 +32,7 @@ pub const INTERNAL_HEADERS: &[&str] = &[
     "libc-pointer-arith.h",
     "malloc-size.h",
     "scratch_buffer.h",
+    "siglist.h",
     "stackinfo.h",
 ];
 
@@ -536,12 +538,19 @@ impl LibDir {
     }
 }
 
-/// Fails unless `path` looks like a glibc tree.
+/// Fails unless `path` looks like a glibc tree: its tests' Makefiles, and
+/// the support library (2.25 on) or the test skeleton it replaced.
 pub fn check_tree(tree: &Path) -> Result<()> {
-    for f in ["malloc/Makefile", "support/Makefile", "Rules"] {
+    for f in ["malloc/Makefile", "Rules"] {
         if !tree.join(f).is_file() {
             bail!("{} has no {f}: not a glibc source tree", tree.display());
         }
+    }
+    if !tree.join("support/Makefile").is_file() && !tree.join("test-skeleton.c").is_file() {
+        bail!(
+            "{} has neither support/Makefile nor test-skeleton.c: not a glibc source tree",
+            tree.display()
+        );
     }
     Ok(())
 }

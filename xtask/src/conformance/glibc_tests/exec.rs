@@ -1,14 +1,11 @@
 //! Running test programs: each in its own process group with a hard time
 //! limit (the group is killed when it runs out, and after the program
-//! exits, so no stray child survives), output to a file; and a small pool
-//! that runs jobs a few at a time.
+//! exits, so no stray child survives), output to a file.
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// glibc's verdict for a test program's exit.
@@ -53,34 +50,68 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// How a run went: glibc's verdict, its wall time and the CPU time (user
+/// and system) of the program and every descendant it waited for.
+pub struct Ran {
+    pub verdict: Verdict,
+    pub took: Duration,
+    pub cpu: Duration,
+}
+
 /// Runs `cmd` with stdin from /dev/null and stdout and stderr into `out`,
 /// in a new process group that is killed after `limit`.
-pub fn run(mut cmd: Command, out: &Path, limit: Duration) -> std::io::Result<(Verdict, Duration)> {
+pub fn run(mut cmd: Command, out: &Path, limit: Duration) -> std::io::Result<Ran> {
+    use std::os::unix::process::ExitStatusExt;
     let file = File::create(out)?;
     cmd.stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
         .process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn()?;
-    let group = child.id() as i32;
+    let child = cmd.spawn()?;
+    let pid = child.id() as i32;
     let mut pause = Duration::from_millis(1);
-    let verdict = loop {
-        if let Some(status) = child.try_wait()? {
-            break Verdict::of(status);
+    let mut timed_out = false;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let flags = if timed_out { 0 } else { libc::WNOHANG };
+        // SAFETY: wait4 on the pid of the child spawned above, which only
+        // this function waits for (std's Child is never waited on).
+        let r = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        if r == pid {
+            break (status, usage);
         }
-        if start.elapsed() >= limit {
-            kill_group(group);
-            let _ = child.wait();
-            break Verdict::Fail(format!("timed out after {} s", limit.as_secs()));
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if !timed_out && start.elapsed() >= limit {
+            kill_group(pid);
+            timed_out = true;
+            continue;
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(25));
     };
+    drop(child);
     let took = start.elapsed();
     // Whatever the program left running in its group goes with it.
-    kill_group(group);
-    Ok((verdict, took))
+    kill_group(pid);
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let verdict = if timed_out {
+        Verdict::Fail(format!("timed out after {} s", limit.as_secs()))
+    } else {
+        Verdict::of(std::process::ExitStatus::from_raw(status))
+    };
+    Ok(Ran {
+        verdict,
+        took,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    })
 }
 
 /// SIGKILL to the process group that `run` created for its child.
@@ -90,29 +121,6 @@ fn kill_group(group: i32) {
     unsafe {
         libc::kill(-group, libc::SIGKILL);
     }
-}
-
-/// Applies `f` to every item, `jobs` at a time, keeping the order of the
-/// results.
-pub fn parallel<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                results.lock().expect("lock")[i] = Some(r);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("lock")
-        .into_iter()
-        .map(|r| r.expect("every item ran"))
-        .collect()
 }
 
 /// The first `n` non-empty lines of a file, for failure messages.

@@ -51,15 +51,19 @@ pub struct Plan {
     /// The sources (relative to the tree) of the modules in `modules-names`.
     pub modules: BTreeMap<String, String>,
     /// `libsupport-routines` of `support/Makefile` and the
-    /// `libsupport-sysdep_routines` of the sysdeps Makefiles.
+    /// `libsupport-sysdep_routines` of the sysdeps Makefiles; empty up to
+    /// 2.24, whose tree has no `support/` (each test includes the tree's
+    /// `test-skeleton.c` instead).
     pub support: Vec<SupportFile>,
     /// The evaluated malloc/Makefile, for `list:` rules.
     pub make: Make,
 }
 
 /// What glibc's configure would decide on x86_64-linux-gnu for a shared build
-/// that runs its tests.
-fn config<'a>(objpfx: &'a str, common_objpfx: &'a str) -> Vec<(&'a str, &'a str)> {
+/// that runs its tests; `tunables`: whether the version's build has them
+/// (configure's default: off in 2.25, on from 2.26), which is what the
+/// manifest's tunables say.
+fn config<'a>(objpfx: &'a str, common_objpfx: &'a str, tunables: bool) -> Vec<(&'a str, &'a str)> {
     vec![
         ("..", "../"),
         ("objpfx", objpfx),
@@ -67,7 +71,7 @@ fn config<'a>(objpfx: &'a str, common_objpfx: &'a str) -> Vec<(&'a str, &'a str)
         ("build-shared", "yes"),
         ("build-programs", "yes"),
         ("run-built-tests", "yes"),
-        ("have-tunables", "yes"),
+        ("have-tunables", if tunables { "yes" } else { "no" }),
         ("have-GLIBC_2.23", "yes"),
         ("have-fpie", "yes"),
         ("have-libgcc_s", "yes"),
@@ -86,6 +90,8 @@ fn config<'a>(objpfx: &'a str, common_objpfx: &'a str) -> Vec<(&'a str, &'a str)
 pub struct Tree<'a> {
     pub root: &'a Path,
     pub chain: &'a [String],
+    /// Whether the version's build has tunables ([`config`]).
+    pub tunables: bool,
 }
 
 impl Tree<'_> {
@@ -114,7 +120,7 @@ impl Tree<'_> {
 
     /// A make evaluator primed to read `<subdir>/Makefile`.
     fn make(&self, objpfx: &str, common_objpfx: &str) -> Result<Make> {
-        Ok(Make::new(&config(objpfx, common_objpfx))
+        Ok(Make::new(&config(objpfx, common_objpfx, self.tunables))
             .with_include("Rules", vec![self.read("Rules")?])
             .with_include("Makerules", self.sysdeps_makefiles()))
     }
@@ -122,7 +128,7 @@ impl Tree<'_> {
 
 impl Plan {
     /// Reads `<tree>/malloc/Makefile` (with `Rules` and the sysdeps
-    /// Makefiles) and `<tree>/support/Makefile`. `objpfx` is where test
+    /// Makefiles) and `<tree>/support/Makefile` if there is one. `objpfx` is where test
     /// binaries and modules go (with a trailing slash): environments name
     /// files there.
     ///
@@ -166,9 +172,12 @@ impl Plan {
         }
 
         let mut smake = tree.make(objpfx, common_objpfx)?;
-        smake.read(&tree.read("support/Makefile")?);
-        let mut routines = smake.words("libsupport-routines");
-        routines.extend(smake.words("libsupport-sysdep_routines"));
+        let mut routines = Vec::new();
+        if tree.root.join("support/Makefile").is_file() {
+            smake.read(&tree.read("support/Makefile")?);
+            routines = smake.words("libsupport-routines");
+            routines.extend(smake.words("libsupport-sysdep_routines"));
+        }
         let support = routines
             .into_iter()
             .map(|r| {
@@ -304,10 +313,17 @@ fn test_case(
     for p in &prereqs {
         let Some(file) = p.strip_prefix(objpfx) else {
             // Anything outside the malloc build directory that matters is
-            // another part of glibc (libmcheck.a, libc_malloc_debug.so).
-            if p.contains('/') && (p.ends_with(".so") || p.ends_with(".a")) {
-                t.unbuildable
-                    .push(p.rsplit('/').next().unwrap_or(p).to_string());
+            // another part of glibc (libmcheck.a, libc_malloc_debug.so),
+            // but the C library's own libraries, which every test links
+            // (build::LINK_LIBS; 2.23 names nptl/libpthread.so and
+            // libpthread_nonshared.a where later versions say
+            // $(shared-thread-library)).
+            let lib = p.rsplit('/').next().unwrap_or(p);
+            if p.contains('/')
+                && (p.ends_with(".so") || p.ends_with(".a"))
+                && !C_LIBRARY.contains(&lib)
+            {
+                t.unbuildable.push(lib.to_string());
             }
             continue;
         };
@@ -329,6 +345,17 @@ fn test_case(
     }
     t
 }
+
+/// Libraries of the C library itself that a test may name as a
+/// prerequisite; the linked C library provides them.
+const C_LIBRARY: &[&str] = &[
+    "libc.so",
+    "libc_nonshared.a",
+    "libpthread.so",
+    "libpthread_nonshared.a",
+    "libdl.so",
+    "librt.so",
+];
 
 /// The source file name of `<objpfx><object>.o`: from a pattern rule
 /// (`$(objpfx)%-threaded-main.o: %.c`), else `<object>.c`.
@@ -425,6 +452,7 @@ mod tests {
         let tree = Tree {
             root: &root,
             chain: &chain,
+            tunables: !manifest.tunables.is_empty(),
         };
         let paths = BTreeMap::from([("SRCDIR_PATH".to_string(), "/src".to_string())]);
         Some(Plan::read(&tree, "/o/", "/c/", &paths).unwrap())

@@ -58,7 +58,7 @@
       resolver = pkgs.callPackage ./nix/resolver.nix {
         src = lib.fileset.toSource {
           root = ./.;
-          fileset = lib.fileset.unions [ ./Cargo.toml ./Cargo.lock ./.cargo ./resolver ./xtask ];
+          fileset = lib.fileset.unions [ ./Cargo.toml ./Cargo.lock ./.cargo ./crates ./xtask ];
         };
       };
 

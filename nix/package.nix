@@ -1,6 +1,6 @@
 # libmalloc-glibc-<version>.so from one pinned manifest (the JSON twin of
 # nix/manifests/glibc-<version>.yaml, parsed with builtins.fromJSON), built
-# exactly as `resolver build` builds it (resolver/src/build.rs): the source's
+# exactly as `resolver build` builds it (crates/build): the source's
 # verbatim files checked against their pins, the manifest's flags, include
 # order, defines, generated tunables header and version script, and a C
 # compiler only.

@@ -1,8 +1,8 @@
 # A manifest's build plan, read the way `resolver build` reads it
-# (resolver/src/build.rs, resolver/src/manifest.rs). Builtins only, like
+# (crates/build, crates/manifest). Builtins only, like
 # manifest.rs depends on nothing: the builder adds no knowledge of its own,
 # it only spells the manifest out as compiler arguments and generated files.
-# Every function here has a Rust twin; resolver/tests/nix.rs holds their
+# Every function here has a Rust twin; crates/cli/tests/nix.rs holds their
 # results equal: the generated files byte for byte, and the shared objects
 # byte for byte outside their debug info.
 let

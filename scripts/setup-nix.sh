@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the offline Nix test (resolver/tests/nix.rs) needs, once:
+# Installs what the offline Nix test (crates/cli/tests/nix.rs) needs, once:
 #   - Debian's nix-bin (Nix 2.8), single-user, with the nix.conf below;
 #   - nixpkgs-fmt (the Nix formatter the flake's `formatting` check runs),
 #     from crates.io into /usr/local/bin, where the Nix sandbox can see it

@@ -1,5 +1,5 @@
 /* Makes allocations whose places in the heap are known, prints them, and
-   stops in heap_is_ready () for resolver/tests/gdb.rs, which runs gdb's
+   stops in heap_is_ready () for crates/cli/tests/gdb.rs, which runs gdb's
    `heap' command there (gdb/malloc_standalone.py).
      gdb_heap N FASTBINS   -- N: the tcache's fill count (the test sets it
                               with GLIBC_TUNABLES); FASTBINS: 1 if the

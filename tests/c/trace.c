@@ -1,5 +1,5 @@
 /* Drives the tracer of `--trace' builds (stubs/options/trace.c); the test
-   (resolver/tests/options.rs) reads the trace it leaves.
+   (crates/cli/tests/options.rs) reads the trace it leaves.
      trace leak          -- a planted leak among calls of every kind, libc's
                             own allocations (strdup, fopen) included; prints
                             "leak <pointer>"

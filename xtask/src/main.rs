@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use resolver::build::{build, BuildOptions};
-use resolver::fetch::{self, FetchOptions};
-use resolver::manifest::{self, Manifest};
-use resolver::mirror::{self, Pins};
-use resolver::resolve::{self, Options, SourceInfo};
-use resolver::source::{Cache, GlibcSource};
-use resolver::sysdeps::Target;
+use build::{build, BuildOptions};
+use manifest::{self, Manifest};
+use resolve::sysdeps::Target;
+use resolve::{self, Options, SourceInfo};
+use source::fetch::{self, FetchOptions};
+use source::mirror::{self, Pins};
+use source::{Cache, GlibcSource};
 
 #[derive(Parser)]
 #[command(name = "xtask")]
@@ -319,7 +319,7 @@ fn bench_resolve(rounds: usize) -> Result<()> {
         "# Resolve time\n\nCommand: `cargo xtask bench resolve --rounds {rounds}` (sources already cached; \
          libclang {}).\n\nMachine: {machine}. Date: {date}.\n\n\
          | glibc | median (s) | min (s) | max (s) | iterations |\n|---|---|---|---|---|\n",
-        resolver::clang::version().unwrap_or_default()
+        resolve::clang::version().unwrap_or_default()
     );
     for (v, med, min, max, iters) in &rows {
         md.push_str(&format!(

@@ -10,9 +10,9 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use resolver::build::{build, BuildOptions};
-use resolver::manifest;
-use resolver::source::Cache;
+use build::{build, BuildOptions};
+use manifest;
+use source::Cache;
 
 use super::{bench_program, instructions, ratio};
 

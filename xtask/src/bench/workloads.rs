@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use resolver::build::{build, BuildOptions};
-use resolver::manifest;
-use resolver::source::Cache;
+use build::{build, BuildOptions};
+use manifest;
+use source::Cache;
 
 use super::{bench_program, instructions};
 
@@ -350,7 +350,7 @@ pub fn run(sel: &Selection) -> Result<()> {
     }
     // The workloads first (glibc's benchtests come from the host version's
     // tree), so that a wrong --only fails before any allocator is built.
-    let host = resolver::fetch::host_glibc()?;
+    let host = source::fetch::host_glibc()?;
     let host_manifest = manifests
         .iter()
         .find(|m| m.version == host.version)

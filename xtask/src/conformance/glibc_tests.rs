@@ -50,8 +50,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use resolver::fetch::{self, ReferenceLibc};
-use resolver::source::{parse_version, Cache};
+use source::fetch::{self, ReferenceLibc};
+use source::{parse_version, Cache};
 
 use super::slots::{self, Priority};
 use super::{project, SuiteResult, Version};
@@ -119,7 +119,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     };
     let ld_so = v.reference.as_ref().unwrap_or(&host_libc).ld_so.clone();
     let paths = support_paths(v, &dir, &ld_so);
-    let chain = resolver::sysdeps::chain(&v.tree, &resolver::sysdeps::Target::x86_64_linux());
+    let chain = resolve::sysdeps::chain(&v.tree, &resolve::sysdeps::Target::x86_64_linux());
     let tree = Tree {
         root: &v.tree,
         chain: &chain,

@@ -28,10 +28,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 
-use resolver::build::{build, BuildOptions};
-use resolver::fetch::{self, ReferenceLibc};
-use resolver::manifest::{Manifest, Origin};
-use resolver::source::{parse_version, Cache};
+use build::{build, BuildOptions};
+use manifest::{Manifest, Origin};
+use source::fetch::{self, ReferenceLibc};
+use source::{parse_version, Cache};
 
 /// Everything a suite needs about one version.
 pub struct Version {

@@ -15,7 +15,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use object::read::elf::ElfFile64;
 use object::Endianness;
-use resolver::fetch::ReferenceLibc;
+use source::fetch::ReferenceLibc;
 
 use super::plan::Tree;
 

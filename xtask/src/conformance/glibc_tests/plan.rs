@@ -438,17 +438,16 @@ mod tests {
     /// The plan of a pinned version, if its tree is in the cache (the test
     /// fetches nothing).
     fn plan_of(version: &str) -> Option<Plan> {
-        let manifest = resolver::manifest::Manifest::load(
+        let manifest = manifest::Manifest::load(
             &crate::conformance::project().join(format!("nix/manifests/glibc-{version}.yaml")),
         )
         .ok()?;
-        let resolver::manifest::Origin::Debian { tarball_sha256, .. } = &manifest.source.origin
-        else {
+        let manifest::Origin::Debian { tarball_sha256, .. } = &manifest.source.origin else {
             return None;
         };
-        let cache = resolver::source::Cache::default_location().ok()?;
-        let root = resolver::source::unpacked_tree(&cache, tarball_sha256)?;
-        let chain = resolver::sysdeps::chain(&root, &resolver::sysdeps::Target::x86_64_linux());
+        let cache = source::Cache::default_location().ok()?;
+        let root = source::unpacked_tree(&cache, tarball_sha256)?;
+        let chain = resolve::sysdeps::chain(&root, &resolve::sysdeps::Target::x86_64_linux());
         let tree = Tree {
             root: &root,
             chain: &chain,

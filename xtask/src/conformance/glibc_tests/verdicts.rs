@@ -30,7 +30,7 @@ pub struct Verdicts {
 }
 
 impl Verdicts {
-    pub fn open(cache: &resolver::source::Cache) -> Result<Verdicts> {
+    pub fn open(cache: &source::Cache) -> Result<Verdicts> {
         let dir = cache.dir("conformance-verdicts")?;
         let read = |p: &str| fs::read_to_string(p).unwrap_or_default().trim().to_string();
         let machine = format!(

@@ -1,0 +1,553 @@
+//! Runs a manifest's build plan with a C compiler. Never touches libclang:
+//! everything it knows comes from the [`Manifest`].
+//!
+//! Layout of a build directory (`<out>/build-<version>[-debug]/`):
+//! `glibc/` holds the verbatim files, checked against their pinned sha256 and
+//! copied in at their tree-relative paths; `gen/` the generated headers;
+//! `obj/` the objects with their depfiles (`-MMD -MP`) and the command line
+//! each was built with. A second run recompiles only objects whose command
+//! line changed or one of whose dependencies is newer, and relinks only when
+//! an object or the link command changed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use manifest::{self, IncludeDir, Manifest, TranslationUnit};
+
+/// Errors from building.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "{path}: sha256 {actual}, but the manifest pins {expected}; this is not the source the \
+         manifest was resolved from (fetch the pinned source, or re-resolve this tree)"
+    )]
+    HashMismatch {
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path}: pinned by the manifest but missing from the source tree {tree}")]
+    Missing { path: String, tree: PathBuf },
+    #[error(
+        "no C compiler `{cc}` ({reason}); install one (apt-get install gcc) or set CC to a \
+         compiler's path"
+    )]
+    NoCompiler { cc: String, reason: String },
+    #[error("compiling {unit} failed:\n{command}\n{stderr}")]
+    Compile {
+        unit: String,
+        command: String,
+        stderr: String,
+    },
+    #[error("linking {output} failed:\n{command}\n{stderr}")]
+    Link {
+        output: PathBuf,
+        command: String,
+        stderr: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "glibc {version} has no build option `{option}` (its manifest offers: {offered}); \
+         run without it, or pick another version"
+    )]
+    NoSuchOption {
+        version: String,
+        option: String,
+        offered: String,
+    },
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// How to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Output directory: the .so and its build directory go here.
+    pub out: PathBuf,
+    /// The `-O0 -g3` build instead of `-O2 -g`.
+    pub debug: bool,
+    /// The C compiler (`$CC`, else `cc`).
+    pub cc: String,
+    /// Parallel compile jobs.
+    pub jobs: usize,
+    /// Build options to switch on (the manifest's `options`, e.g. `hooks`,
+    /// `trace`).
+    pub options: Vec<String>,
+}
+
+impl BuildOptions {
+    /// Defaults: `$CC` or `cc`, one job per core.
+    pub fn new(out: PathBuf, debug: bool) -> BuildOptions {
+        BuildOptions {
+            out,
+            debug,
+            cc: std::env::var("CC").unwrap_or_else(|_| "cc".into()),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            options: Vec::new(),
+        }
+    }
+}
+
+/// The build options that apply to `m`, sorted: `requested` minus those the
+/// version has natively (its hooks, before 2.34), which need nothing; an
+/// option the manifest neither offers nor has natively is an error.
+pub fn applicable_options(m: &Manifest, requested: &[String]) -> Result<Vec<String>, BuildError> {
+    let mut out: Vec<String> = Vec::new();
+    for o in requested {
+        if m.options.contains_key(o) {
+            if !out.contains(o) {
+                out.push(o.clone());
+            }
+        } else if !native_option(m, o) {
+            return Err(BuildError::NoSuchOption {
+                version: m.version.clone(),
+                option: o.clone(),
+                offered: if m.options.is_empty() {
+                    "none".to_string()
+                } else {
+                    m.options.keys().cloned().collect::<Vec<_>>().join(", ")
+                },
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether the version's default build already has what option `o` adds.
+pub fn native_option(m: &Manifest, o: &str) -> bool {
+    o == "hooks" && m.features.get("hooks").copied().unwrap_or(false)
+}
+
+/// What a build did.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The shared object.
+    pub so: PathBuf,
+    /// Translation units compiled this time (0 when nothing changed).
+    pub compiled: usize,
+    /// Whether the shared object was relinked.
+    pub linked: bool,
+}
+
+/// What a build's names carry after the version: each option, then
+/// `-debug`, e.g. `2.36-hooks-trace-debug`.
+fn variant(m: &Manifest, options: &[String], debug: bool) -> String {
+    let mut v = m.version.clone();
+    for o in options {
+        v.push('-');
+        v.push_str(o);
+    }
+    if debug {
+        v.push_str("-debug");
+    }
+    v
+}
+
+/// The file name of a version's shared object, with the (applicable,
+/// sorted) options it was built with.
+pub fn so_name(m: &Manifest, options: &[String], debug: bool) -> String {
+    format!("libmalloc-glibc-{}.so", variant(m, options, debug))
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Writes `bytes` to `path` unless it already holds exactly them (so that
+/// unchanged inputs keep their modification time), through a temporary file.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, BuildError> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    manifest::write_atomic(path, bytes)?;
+    Ok(true)
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Checks every verbatim file against its pin and copies it into `staged`.
+fn stage(m: &Manifest, tree: &Path, staged: &Path) -> Result<(), BuildError> {
+    for f in &m.verbatim {
+        let src = tree.join(&f.path);
+        let bytes = std::fs::read(&src).map_err(|_| BuildError::Missing {
+            path: f.path.clone(),
+            tree: tree.to_owned(),
+        })?;
+        let actual = sha256(&bytes);
+        if actual != f.sha256 {
+            return Err(BuildError::HashMismatch {
+                path: f.path.clone(),
+                expected: f.sha256.clone(),
+                actual,
+            });
+        }
+        write_if_changed(&staged.join(&f.path), &bytes)?;
+    }
+    Ok(())
+}
+
+/// The include and define flags, from the manifest's include order.
+fn include_flags(m: &Manifest, project: &Path, staged: &Path, gen: &Path) -> Vec<String> {
+    let mut a = Vec::new();
+    for d in &m.include_order {
+        match d {
+            IncludeDir::ForceInclude { path } => {
+                a.push("-include".into());
+                a.push(project.join(path).display().to_string());
+            }
+            IncludeDir::Shims { path } => {
+                a.push("-I".into());
+                a.push(project.join(path).display().to_string());
+            }
+            IncludeDir::Generated { .. } => {
+                a.push("-I".into());
+                a.push(gen.display().to_string());
+            }
+            IncludeDir::Host => {}
+            IncludeDir::Glibc { path } => {
+                a.push("-idirafter".into());
+                let dir = if path.is_empty() {
+                    staged.to_owned()
+                } else {
+                    staged.join(path)
+                };
+                a.push(dir.display().to_string());
+            }
+        }
+    }
+    for (k, v) in &m.defines {
+        a.push(format!("-D{k}={v}"));
+    }
+    a
+}
+
+/// The version script: the manifest's exports and those of the options,
+/// everything else local.
+pub fn version_script(m: &Manifest, options: &[String]) -> String {
+    let mut s = String::from("/* Generated from the manifest's exports.  */\n{\n  global:\n");
+    let mut names: BTreeSet<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
+    for o in options {
+        names.extend(m.options[o].exports.iter().map(|e| e.name.as_str()));
+    }
+    for n in names {
+        s.push_str(&format!("    {n};\n"));
+    }
+    s.push_str("  local:\n    *;\n};\n");
+    s
+}
+
+/// One compile job.
+struct Job {
+    unit: String,
+    source: PathBuf,
+    object: PathBuf,
+    args: Vec<String>,
+    /// What the object was built from besides its depfile's inputs: the
+    /// command line and the set of staged files (a file the build only
+    /// probes with `__has_include` appears in no depfile, yet changes what
+    /// compiles).
+    key: String,
+}
+
+impl Job {
+    fn cmdfile(&self) -> PathBuf {
+        self.object.with_extension("cmd")
+    }
+
+    fn depfile(&self) -> PathBuf {
+        self.object.with_extension("d")
+    }
+
+    /// Whether the object is missing, was built differently, or is older
+    /// than anything it depends on.
+    fn stale(&self) -> bool {
+        let Some(built) = mtime(&self.object) else {
+            return true;
+        };
+        if std::fs::read_to_string(self.cmdfile()).ok().as_deref() != Some(&self.key) {
+            return true;
+        }
+        let Ok(deps) = std::fs::read_to_string(self.depfile()) else {
+            return true;
+        };
+        depfile_inputs(&deps)
+            .iter()
+            .any(|d| mtime(Path::new(d)).is_none_or(|t| t > built))
+    }
+}
+
+/// The prerequisites listed in a make-style depfile.
+fn depfile_inputs(text: &str) -> BTreeSet<String> {
+    let joined = text.replace("\\\n", " ");
+    let mut out = BTreeSet::new();
+    for line in joined.lines() {
+        // `target: a b c` (and, with -MP, `header:` lines with no inputs).
+        if let Some((_, deps)) = line.split_once(": ") {
+            out.extend(deps.split_whitespace().map(str::to_owned));
+        }
+    }
+    out
+}
+
+fn run(cmd: &mut Command) -> Result<std::process::Output, std::io::Error> {
+    cmd.output()
+}
+
+fn render(cc: &str, args: &[String]) -> String {
+    std::iter::once(cc)
+        .chain(args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Builds the manifest's shared object from `tree` (the pinned source) and
+/// `project` (shims and stubs).
+pub fn build(
+    m: &Manifest,
+    tree: &Path,
+    project: &Path,
+    opts: &BuildOptions,
+) -> Result<Built, BuildError> {
+    // The compiler must exist before anything is written.
+    match Command::new(&opts.cc).arg("--version").output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            return Err(BuildError::NoCompiler {
+                cc: opts.cc.clone(),
+                reason: format!("`{} --version` exited with {}", opts.cc, o.status),
+            })
+        }
+        Err(e) => {
+            return Err(BuildError::NoCompiler {
+                cc: opts.cc.clone(),
+                reason: e.to_string(),
+            })
+        }
+    }
+    let options = applicable_options(m, &opts.options)?;
+    let plans: Vec<&manifest::BuildOption> = options.iter().map(|o| &m.options[o]).collect();
+    let project = project.canonicalize().map_err(io(project))?;
+    let dir = opts
+        .out
+        .join(format!("build-{}", variant(m, &options, opts.debug)));
+    let staged = dir.join("glibc");
+    let gen = dir.join("gen");
+    let obj = dir.join("obj");
+    for d in [&staged, &gen, &obj] {
+        std::fs::create_dir_all(d).map_err(io(d))?;
+    }
+    let dir = dir.canonicalize().map_err(io(&dir))?;
+    let (staged, gen, obj) = (dir.join("glibc"), dir.join("gen"), dir.join("obj"));
+
+    stage(m, tree, &staged)?;
+    write_if_changed(
+        &gen.join(manifest::TUNABLES_HEADER),
+        manifest::tunables_header(&m.tunables).as_bytes(),
+    )?;
+
+    let mut cflags: Vec<String> = if opts.debug {
+        m.flags
+            .cflags
+            .iter()
+            .filter(|f| *f != "-O2" && *f != "-g")
+            .cloned()
+            .chain(m.flags.debug_cflags.iter().cloned())
+            .collect()
+    } else {
+        m.flags.cflags.clone()
+    };
+    // glibc compiles in each subdirectory, so __FILE__ reads "malloc.c" in
+    // malloc/ and "../sysdeps/..." elsewhere. GCC applies the last matching
+    // map, so the most specific comes last (the build dir may lie inside the
+    // project).
+    cflags.push(format!("-fmacro-prefix-map={}/=", project.display()));
+    cflags.push(format!("-fmacro-prefix-map={}/=../", staged.display()));
+    cflags.push(format!("-fmacro-prefix-map={}/malloc/=", staged.display()));
+    let mut includes = include_flags(m, &project, &staged, &gen);
+    let mut glibc_renames: Vec<String> = Vec::new();
+    for p in &plans {
+        for (k, v) in &p.defines {
+            includes.push(format!("-D{k}={v}"));
+        }
+        for (k, v) in &p.glibc_renames {
+            let d = format!("-D{k}={v}");
+            if !glibc_renames.contains(&d) {
+                glibc_renames.push(d);
+            }
+        }
+    }
+    let mut units: Vec<&TranslationUnit> = m.translation_units.iter().collect();
+    for p in &plans {
+        for tu in &p.translation_units {
+            if !units.contains(&tu) {
+                units.push(tu);
+            }
+        }
+    }
+    let staged_digest = sha256(
+        m.verbatim
+            .iter()
+            .map(|f| format!("{} {}\n", f.sha256, f.path))
+            .collect::<String>()
+            .as_bytes(),
+    );
+
+    let jobs: Vec<Job> = units
+        .iter()
+        .map(|tu| {
+            let (source, stem) = match tu {
+                TranslationUnit::Glibc { path } => (staged.join(path), path.clone()),
+                TranslationUnit::Stub { path } => (project.join(path), path.clone()),
+            };
+            let object = obj.join(format!(
+                "{}.o",
+                stem.replace('/', "__").trim_end_matches(".c")
+            ));
+            let mut args = cflags.clone();
+            args.extend(includes.iter().cloned());
+            if matches!(tu, TranslationUnit::Glibc { .. }) {
+                args.extend(glibc_renames.iter().cloned());
+            }
+            args.extend([
+                "-MMD".into(),
+                "-MP".into(),
+                "-MF".into(),
+                object.with_extension("d").display().to_string(),
+                "-c".into(),
+                source.display().to_string(),
+                "-o".into(),
+                object.display().to_string(),
+            ]);
+            let key = format!("{}\n# staged files: {staged_digest}\n", args.join("\n"));
+            Job {
+                unit: tu.path().to_owned(),
+                source,
+                object,
+                args,
+                key,
+            }
+        })
+        .collect();
+
+    let stale: Vec<&Job> = jobs.iter().filter(|j| j.stale()).collect();
+    compile_all(&opts.cc, &stale, opts.jobs.max(1))?;
+
+    // Link when an object or the link command changed.
+    let so = opts.out.join(so_name(m, &options, opts.debug));
+    let map = dir.join("exports.map");
+    write_if_changed(&map, version_script(m, &options).as_bytes())?;
+    let soname = so_name(m, &options, false);
+    let mut link: Vec<String> = m.flags.ldflags.clone();
+    link.push(format!("-Wl,--version-script={}", map.display()));
+    link.push(format!("-Wl,-soname,{soname}"));
+    link.extend(jobs.iter().map(|j| j.object.display().to_string()));
+    let link_cmd_file = dir.join("link.cmd");
+    let link_text = link.join("\n");
+    let newest_input = jobs
+        .iter()
+        .filter_map(|j| mtime(&j.object))
+        .chain(mtime(&map))
+        .max();
+    let relink = !stale.is_empty()
+        || mtime(&so).is_none_or(|t| newest_input.is_some_and(|n| n > t))
+        || std::fs::read_to_string(&link_cmd_file).ok().as_deref() != Some(&link_text);
+    if relink {
+        let tmp = dir.join(format!("{soname}.tmp"));
+        let mut args = link.clone();
+        args.push("-o".into());
+        args.push(tmp.display().to_string());
+        let out = run(Command::new(&opts.cc).args(&args)).map_err(io(Path::new(&opts.cc)))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(BuildError::Link {
+                output: so,
+                command: render(&opts.cc, &args),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        std::fs::rename(&tmp, &so).map_err(io(&so))?;
+        manifest::write_atomic(&link_cmd_file, link_text.as_bytes())?;
+    }
+    Ok(Built {
+        so,
+        compiled: stale.len(),
+        linked: relink,
+    })
+}
+
+/// Compiles `jobs` with up to `parallel` compilers at once; the first failure wins.
+fn compile_all(cc: &str, jobs: &[&Job], parallel: usize) -> Result<(), BuildError> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let errors: std::sync::Mutex<Vec<BuildError>> = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..parallel.min(jobs.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                if let Err(e) = compile(cc, job) {
+                    errors.lock().unwrap().push(e);
+                    break;
+                }
+            });
+        }
+    });
+    match errors.into_inner().unwrap().into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn compile(cc: &str, job: &Job) -> Result<(), BuildError> {
+    // A failed compile must not leave an object that looks up to date.
+    let _ = std::fs::remove_file(job.cmdfile());
+    let out = run(Command::new(cc).args(&job.args)).map_err(io(&job.source))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&job.object);
+        return Err(BuildError::Compile {
+            unit: job.unit.clone(),
+            command: render(cc, &job.args),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    manifest::write_atomic(&job.cmdfile(), job.key.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depfile_lists_every_prerequisite() {
+        let d = "obj/malloc.o: /g/malloc/malloc.c /g/malloc/arena.c \\\n /p/shims/prelude.h\n/g/malloc/arena.c:\n/p/shims/prelude.h:\n";
+        let deps = depfile_inputs(d);
+        assert_eq!(
+            deps.into_iter().collect::<Vec<_>>(),
+            [
+                "/g/malloc/arena.c",
+                "/g/malloc/malloc.c",
+                "/p/shims/prelude.h"
+            ]
+        );
+    }
+}

@@ -2,7 +2,8 @@
   description = "glibc's malloc of a chosen glibc version as a standalone LD_PRELOAD-able shared object";
 
   # nixpkgs is the only input. Offline, evaluate and build against the stand-in
-  # in nix/standin (see nix/README.md):
+  # in nix/standin (see docs/nix.md, "Offline: the stand-in for nixpkgs", for
+  # the sandbox options and how to put the pinned downloads in the store):
   #   nix build --override-input nixpkgs path:$PWD/nix/standin .#malloc-glibc-2_36
   inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
 

@@ -13,7 +13,8 @@
    constructor: before it runs, the loader and libc may already have
    allocated a few chunks from the ordinary heap.  To have every
    allocation of an unmodified program in a fixed region, set
-   MALLOC_STANDALONE_HEAP=<address>:<size> instead (README).  */
+   MALLOC_STANDALONE_HEAP=<address>:<size> instead
+   (docs/experimenting.md).  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stddef.h>

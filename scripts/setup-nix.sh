@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the offline Nix test (crates/cli/tests/nix.rs) needs, once:
+# Installs what the Nix side of `./dev test` needs (the offline flake test,
+# crates/cli/tests/nix.rs among the system tests, and the formatter check), once:
 #   - Debian's nix-bin (Nix 2.8), single-user, with the nix.conf below;
-#   - nixpkgs-fmt (the Nix formatter the flake's `formatting` check runs),
-#     from crates.io into /usr/local/bin, where the Nix sandbox can see it
-#     (crates.io's `alejandra` is a library without a binary).
+#   - nixpkgs-fmt (the Nix formatter the flake's `formatting` check and
+#     `./dev test` run), with `cargo install` into /usr/local/bin, where the
+#     Nix sandbox can see it (the `alejandra` crate is a library without a
+#     binary).
+# `./dev build` never runs this: resolving and building need no Nix.
 # Idempotent: a second run changes nothing, and settings of nix.conf other
 # than the four below are kept. Root only (it writes /etc/nix and installs
 # packages); as another user it says what it would do and exits non-zero.
@@ -38,7 +41,8 @@ if ((${#todo[@]} == 0)); then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  printf 'error: the Nix test set-up needs root to: %s\n' "$(IFS=';'; echo "${todo[*]}" | sed 's/;/; /g')" >&2
+  printf -v what '%s; ' "${todo[@]}"
+  printf 'error: the Nix test set-up needs root to: %s\n' "${what%; }" >&2
   echo "run: sudo scripts/setup-nix.sh" >&2
   exit 1
 fi
@@ -57,7 +61,7 @@ if ! conf_ok; then
     conf_line_ok "$line" && continue
     key=${line%% =*}
     # Replace the key's line if there is one, else append.
-    grep -v "^[[:space:]]*$key[[:space:]]*=" "$conf.tmp" >"$conf.tmp2" || true
+    grep -v "^[[:space:]]*${key}[[:space:]]*=" "$conf.tmp" >"$conf.tmp2" || true
     printf '%s\n' "$line" >>"$conf.tmp2"
     mv "$conf.tmp2" "$conf.tmp"
   done <<<"$want_conf"

@@ -1,6 +1,6 @@
-/* Replays a jsonl allocation trace (README, "Tracing") against whichever
-   allocator the process runs on (LD_PRELOAD one of ours), and prints one
-   JSON line of measurements:
+/* Replays a jsonl allocation trace (docs/experimenting.md, "Tracing")
+   against whichever allocator the process runs on (LD_PRELOAD one of
+   ours), and prints one JSON line of measurements:
      ops          calls replayed (and `unmatched`: frees and reallocs of
                   pointers the trace never returned, e.g. from before
                   tracing started, replayed as nothing and as malloc)
@@ -284,7 +284,8 @@ main (int argc, char **argv)
 	  if (r->op != OP_NONE)
 	    die (line, "\"seq\" repeats");
 	  r->op = op;
-	  /* The fields each op must have (README, "Tracing").  */
+	  /* The fields each op must have (docs/experimenting.md,
+	     "Tracing").  */
 	  bool has_size = op != OP_FREE;
 	  bool has_nmemb = op == OP_CALLOC || op == OP_REALLOCARRAY;
 	  bool has_alignment = op == OP_MEMALIGN || op == OP_ALIGNED_ALLOC

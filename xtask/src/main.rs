@@ -37,7 +37,7 @@ enum Cmd {
         /// Only this suite.
         #[arg(long, value_parser = ["differential", "glibc-tests"])]
         suite: Option<String>,
-        /// Also write the matrix into README.md (between its conformance
+        /// Also write the matrix into docs/conformance.md (between its conformance
         /// markers): the rows of the versions checked (with --suite, only
         /// that suite's column), the other rows as they were.
         #[arg(long)]
@@ -197,16 +197,16 @@ fn conformance_cmd(
         started.elapsed().as_secs_f64() / 60.0
     );
     if write {
-        let readme = project().join("README.md");
-        let text = std::fs::read_to_string(&readme)?;
+        let page = project().join("docs/conformance.md");
+        let text = std::fs::read_to_string(&page)?;
         let (begin, end) = ("<!-- conformance:begin -->", "<!-- conformance:end -->");
         let (Some(a), Some(b)) = (text.find(begin), text.find(end)) else {
-            bail!("README.md has no {begin} ... {end} markers");
+            bail!("{} has no {begin} ... {end} markers", page.display());
         };
         let old = &text[a + begin.len()..b];
         let merged = conformance::merge_table(old, &checked);
         let new = format!("{}{begin}\n{merged}{}", &text[..a], &text[b..]);
-        manifest::write_atomic(&readme, new.as_bytes())?;
+        manifest::write_atomic(&page, new.as_bytes())?;
     }
     let errors: usize = checked.iter().map(|c| c.errors.len()).sum();
     let (passed, failed) = checked

@@ -97,7 +97,7 @@ fn program_sets_morecore(version: &str) {
         "glibc {version}: a full region must fail like a full brk"
     );
 
-    // The example in the README.
+    // The example in docs/experimenting.md.
     let x = run_ok(&mut preloaded(&so, example()));
     assert_eq!(x, run_ok(&mut preloaded(&so, example())), "glibc {version}");
     assert!(

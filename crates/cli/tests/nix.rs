@@ -180,7 +180,7 @@ fn run(mut cmd: Command) -> Output {
         String::from_utf8_lossy(&out.stdout),
         tail(&out.stderr)
     );
-    // What Nix took, for the timings in nix/README.md.
+    // What Nix took, for the timings in docs/nix.md ("What is verified, and where").
     if cmd.get_program().to_string_lossy().starts_with("nix") {
         eprintln!(
             "{:.1} s: {}",

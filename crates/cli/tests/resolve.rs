@@ -79,7 +79,8 @@ fn resolution_is_deterministic() {
     }
 }
 
-/// Allocator history (DESIGN.md) as the manifests must report it.
+/// Allocator history (glibc's NEWS of each release, summed up in
+/// docs/adding-a-version.md) as the manifests must report it.
 #[test]
 fn features_follow_the_source() {
     // (version, tcache, tcache key, safe-linking, hooks, morecore, fastbins,

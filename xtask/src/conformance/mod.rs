@@ -289,7 +289,7 @@ pub fn table(checked: &[Checked]) -> String {
     render(checked.iter().map(cells).collect())
 }
 
-/// `old` (the README's table) with the rows of `checked` put in: a
+/// `old` (the table in docs/conformance.md) with the rows of `checked` put in: a
 /// version's row is replaced, but the column of a suite that was not run
 /// keeps its old cell; versions not checked keep their rows. An old table
 /// of another layout is dropped.

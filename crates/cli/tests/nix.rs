@@ -320,7 +320,7 @@ fn pinned_download(m: &Manifest) -> Option<PathBuf> {
     };
     let name = url.rsplit('/').next().unwrap();
     let path = cache().root().join(dir).join(name);
-    let actual = source::sha256_file(&path).unwrap_or_else(|e| {
+    let actual = manifest::digest::sha256_file(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e} (the download the manifest of glibc {} pins should be there after fetching)",
             path.display(),
@@ -971,7 +971,7 @@ fn src_override_takes_any_tarball_holding_the_pinned_files() {
     let mut text = std::fs::read(&changed_path).unwrap();
     text.extend_from_slice(b"/* not glibc's */\n");
     std::fs::write(&changed_path, &text).unwrap();
-    let changed_actual = source::sha256_file(&changed_path).unwrap();
+    let changed_actual = manifest::digest::sha256_file(&changed_path).unwrap();
     let removed = m
         .verbatim
         .iter()

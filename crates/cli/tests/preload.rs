@@ -3,7 +3,7 @@
 //! by `resolver build` (once per version), then checked for symbol hygiene,
 //! run under `LD_PRELOAD` in real programs and in our C programs
 //! (`tests/c/`), and compared with the real glibc of the same version
-//! (Debian's `libc6`, see `source::fetch::reference_libc`): same heap
+//! (Debian's `libc6`, see `harness::reference_libc`): same heap
 //! offsets for the same call sequence, same abort on a double free.
 //!
 //! The comparison is left out where there is no reference
@@ -119,7 +119,7 @@ fn older_release(version: &str) {
 use common::run::{clean, clean_env, describe, preloaded, run, run_ok, tail, Abi};
 
 /// `program` on the real glibc of a version.
-fn on_reference(r: &source::fetch::ReferenceLibc, program: impl AsRef<OsStr>) -> Command {
+fn on_reference(r: &harness::ReferenceLibc, program: impl AsRef<OsStr>) -> Command {
     let mut cmd = r.command(program);
     clean_env(&mut cmd);
     cmd

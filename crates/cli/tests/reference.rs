@@ -8,7 +8,8 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use source::fetch::{self, FetchError, ReferenceLibc};
+use harness::{ReferenceError, ReferenceLibc};
+use source::fetch::{self, FetchError};
 use source::Cache;
 
 /// Runs the reference's own libc.so.6 through its own loader: glibc's
@@ -83,7 +84,7 @@ fn download_and_unpack(version: &str) {
     let cache = fresh_cache(tmp.path());
     let r = {
         let _g = common::apt_lock();
-        fetch::reference_libc(version, &cache, None)
+        harness::reference_libc(version, &cache, None)
             .unwrap_or_else(|e| panic!("reference libc {version}: {e}"))
     };
     check_downloaded(version, &r, &cache);
@@ -97,7 +98,7 @@ fn download_and_unpack(version: &str) {
     // Asking again for that exact version is answered from the cache,
     // without apt: it works even with the archive unreachable (no apt dir).
     fs::remove_file(cache.root().join("apt")).unwrap();
-    let again = fetch::reference_libc(version, &cache, r.debian_version.as_deref())
+    let again = harness::reference_libc(version, &cache, r.debian_version.as_deref())
         .unwrap_or_else(|e| panic!("cached reference libc {version}: {e}"));
     assert_eq!(again, r);
     assert!(
@@ -124,7 +125,7 @@ fn host_version_is_the_hosts_own() {
     let host = fetch::host_glibc().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let cache = Cache::new(tmp.path());
-    let r = fetch::reference_libc(&host.version, &cache, None).unwrap();
+    let r = harness::reference_libc(&host.version, &cache, None).unwrap();
     assert!(r.is_host());
     assert_eq!(r.version, host.version);
     assert_eq!(r.debian_version, host.debian_version);
@@ -147,8 +148,8 @@ fn host_version_is_the_hosts_own() {
 #[test]
 fn version_without_a_libc6_package_is_a_clear_error() {
     let _g = common::apt_lock();
-    let err = fetch::reference_libc("2.42", &common::cache(), None).unwrap_err();
-    let FetchError::NoReferenceLibc {
+    let err = harness::reference_libc("2.42", &common::cache(), None).unwrap_err();
+    let ReferenceError::NoReferenceLibc {
         wanted, offered, ..
     } = &err
     else {
@@ -169,11 +170,17 @@ fn bad_arguments_are_refused_before_any_download() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = Cache::new(tmp.path());
     assert!(matches!(
-        fetch::reference_libc("2.x", &cache, None),
-        Err(FetchError::BadVersion { .. })
+        harness::reference_libc("2.x", &cache, None),
+        Err(ReferenceError::Fetch(FetchError::BadVersion { .. }))
     ));
-    let err = fetch::reference_libc("2.31", &cache, Some("2.41-12")).unwrap_err();
-    assert!(matches!(err, FetchError::VersionMismatch { .. }), "{err:?}");
+    let err = harness::reference_libc("2.31", &cache, Some("2.41-12")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReferenceError::Fetch(FetchError::VersionMismatch { .. })
+        ),
+        "{err:?}"
+    );
     assert!(fs::read_dir(tmp.path()).unwrap().next().is_none());
 }
 
@@ -186,7 +193,7 @@ fn companion_library_from_debian() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = fresh_cache(tmp.path());
     let _g = common::apt_lock();
-    let versions = fetch::debian_package_versions("libgcc-s1", &cache).unwrap();
+    let versions = harness::debian_package_versions("libgcc-s1", &cache).unwrap();
     assert!(
         versions.len() >= 2,
         "libgcc-s1 versions on offer: {versions:?}"
@@ -199,16 +206,17 @@ fn companion_library_from_debian() {
         );
     }
     for v in [versions.first().unwrap(), versions.last().unwrap()] {
-        let lib = fetch::unpack_debian_library("libgcc-s1", v, "libgcc_s.so.1", &cache)
+        let lib = harness::unpack_debian_library("libgcc-s1", v, "libgcc_s.so.1", &cache)
             .unwrap_or_else(|e| panic!("libgcc-s1 {v}: {e}"));
         assert!(lib.starts_with(cache.root().join("deb/libgcc-s1").join(v)));
         let head = fs::read(&lib).unwrap();
         assert_eq!(&head[..4], b"\x7fELF", "{}", lib.display());
         // Again, from the cache.
-        let again = fetch::unpack_debian_library("libgcc-s1", v, "libgcc_s.so.1", &cache).unwrap();
+        let again =
+            harness::unpack_debian_library("libgcc-s1", v, "libgcc_s.so.1", &cache).unwrap();
         assert_eq!(again, lib);
     }
-    let err = fetch::unpack_debian_library(
+    let err = harness::unpack_debian_library(
         "libgcc-s1",
         versions.last().unwrap(),
         "libnothing.so.9",

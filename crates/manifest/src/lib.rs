@@ -11,6 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod digest;
+
 /// The schema version this build of the resolver writes and understands.
 pub const SCHEMA: u32 = 2;
 

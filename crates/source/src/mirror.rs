@@ -40,10 +40,11 @@ use std::path::{Path, PathBuf};
 
 use crate::fetch::{gnu_release_url, gnu_sha256, FetchError, FetchOptions};
 use crate::tree::{
-    parse_version, sha256_file, unpack_tarball_vetted, version_of_tree, Cache, Compression,
-    GlibcSource, Origin, SourceError,
+    parse_version, unpack_tarball_vetted, version_of_tree, Cache, Compression, GlibcSource, Origin,
+    SourceError,
 };
 use crate::verify::{check_files, Mismatch};
+use manifest::digest::sha256_file;
 use manifest::{Manifest, ManifestError, PinnedFile};
 
 /// The environment variable that names the mirror when `--mirror` is not given.

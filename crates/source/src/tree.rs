@@ -9,17 +9,18 @@
 //! downloads/{gnu,debian}/                       downloaded tarballs and .debs
 //! apt/                                          private apt lists for Debian's archive
 //! fetch/<version>.<kind>.json                   what `fetch` found earlier (kind: debian, gnu, mirror)
-//! libc6/<debian version>/                       real glibc binaries (reference libcs)
 //! ```
+//! The test harness (`tests/harness`) keeps the Debian binary packages it
+//! unpacks beside these: `libc6/`, `libc6-dev/` and `deb/`.
 //! Everything that appears under a final name got there by `rename` from a
 //! `.tmp-*` sibling, so an interrupted run never leaves a half-written entry
 //! that a later run would trust.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use manifest::digest::sha256_file;
 
 /// A validated glibc source tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +97,9 @@ pub enum SourceError {
         /// The cause.
         error: io::Error,
     },
+    /// Writing a small file in the cache (a record, a note) failed.
+    #[error(transparent)]
+    Write(#[from] manifest::ManifestError),
     /// Neither an explicit cache location nor a home directory is known.
     #[error("no cache directory: set MALLOC_STANDALONE_CACHE (or XDG_CACHE_HOME or HOME)")]
     NoCacheDir,
@@ -526,26 +530,8 @@ pub(crate) fn publish_dir(tmp: tempfile::TempDir, dest: &Path) -> Result<(), Sou
     }
 }
 
-/// Writes `bytes` to `dest` through a temporary file in the same directory,
-/// so readers see either the old content or the new, never a partial file.
-pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Result<(), SourceError> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| SourceError::io("create directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| SourceError::io("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| SourceError::io("write", tmp.path().to_path_buf(), e))?;
-    tmp.persist(dest)
-        .map_err(|e| SourceError::io("rename into place", dest, e.error))?;
-    Ok(())
-}
-
-/// sha256 of a file's content, lowercase hex.
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut file = File::open(path)?;
-    io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
+/// Whether `path` is a file whose sha256 is `expected` (a download kept
+/// from an earlier run, reused rather than fetched again).
+pub(crate) fn has_sha256(path: &Path, expected: &str) -> bool {
+    path.is_file() && sha256_file(path).is_ok_and(|s| s == expected)
 }

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
+use manifest::digest::sha256;
 use manifest::{Manifest, PinnedFile};
 
 /// One file that does not match its pin.
@@ -42,9 +41,7 @@ pub fn check_files(root: &Path, files: &[PinnedFile]) -> Vec<Mismatch> {
 
 fn check(root: &Path, files: &[PinnedFile], out: &mut Vec<Mismatch>) {
     for f in files {
-        let actual = std::fs::read(root.join(&f.path))
-            .ok()
-            .map(|b| hex::encode(Sha256::digest(&b)));
+        let actual = std::fs::read(root.join(&f.path)).ok().map(|b| sha256(&b));
         if actual.as_deref() != Some(f.sha256.as_str()) {
             out.push(Mismatch {
                 path: f.path.clone(),

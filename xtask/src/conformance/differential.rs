@@ -843,7 +843,7 @@ impl Runner<'_> {
         &self,
         c: &Case,
         bin: &Path,
-        reference: Option<&source::fetch::ReferenceLibc>,
+        reference: Option<&harness::ReferenceLibc>,
     ) -> String {
         let env: String = c.env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
         let args = self.args.join(" ");

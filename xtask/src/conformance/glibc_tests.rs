@@ -50,7 +50,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use source::fetch::{self, ReferenceLibc};
+use harness::ReferenceLibc;
+use source::fetch;
 use source::{parse_version, Cache};
 
 use super::slots::{self, Priority};
@@ -114,7 +115,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     let (host, host_libc) = {
         let _fetching = super::fetching();
         let host = fetch::host_glibc()?;
-        let libc = fetch::reference_libc(&host.version, &cache, None)?;
+        let libc = harness::reference_libc(&host.version, &cache, None)?;
         (host, libc)
     };
     let ld_so = v.reference.as_ref().unwrap_or(&host_libc).ld_so.clone();
@@ -155,7 +156,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
         (Some(r), true) => {
             let dev = {
                 let _fetching = super::fetching();
-                fetch::reference_libc_dev(r, &cache)
+                harness::reference_libc_dev(r, &cache)
                     .with_context(|| format!("fetching libc6-dev of glibc {version}"))?
             };
             Toolchain::sysroot(&cc, &dev, r, &dir.join("sysroot"))?
@@ -607,8 +608,8 @@ const LIBGCC_S: &str = "libgcc_s.so.1";
 fn libgcc_s_for(libs: &LibDir, cache: &Cache) -> Result<PathBuf> {
     const PACKAGE: &str = "libgcc-s1";
     let mut tried = Vec::new();
-    for version in fetch::debian_package_versions(PACKAGE, cache)? {
-        let lib = fetch::unpack_debian_library(PACKAGE, &version, LIBGCC_S, cache)?;
+    for version in harness::debian_package_versions(PACKAGE, cache)? {
+        let lib = harness::unpack_debian_library(PACKAGE, &version, LIBGCC_S, cache)?;
         let missing = libs.missing(&build::version_needs(&lib)?);
         if missing.is_empty() {
             return Ok(lib.parent().expect("a file in a directory").to_owned());

@@ -29,8 +29,8 @@ use std::sync::{Mutex, MutexGuard};
 use anyhow::{Context, Result};
 
 use build::{build, BuildOptions};
+use harness::ReferenceLibc;
 use manifest::{Manifest, Origin};
-use source::fetch::{self, ReferenceLibc};
 use source::{parse_version, Cache};
 
 /// Everything a suite needs about one version.
@@ -95,7 +95,7 @@ pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
     let (src, reference, no_reference) = {
         let _fetching = fetching();
         let src = crate::pinned_source(&manifest, cache)?;
-        match fetch::reference_libc(version, cache, None) {
+        match harness::reference_libc(version, cache, None) {
             Ok(r) => (src, Some(r), None),
             Err(e) => (src, None, Some(e.to_string())),
         }

@@ -15,10 +15,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use harness::ReferenceLibc;
 use manifest::Manifest;
 use resolve::sysdeps::Target;
 use resolve::{self, Options, SourceInfo};
-use source::fetch::{self, FetchOptions, ReferenceLibc};
+use source::fetch::{self, FetchOptions};
 use source::mirror;
 use source::{Cache, GlibcSource};
 
@@ -282,11 +283,11 @@ pub fn reference(version: &str) -> Option<Arc<ReferenceLibc>> {
     once_per(&DONE, version, || {
         let _g = apt_lock();
         match (
-            fetch::reference_libc(version, &cache(), None),
+            harness::reference_libc(version, &cache(), None),
             has_reference(version),
         ) {
             (Ok(r), true) => Some(Arc::new(r)),
-            (Err(fetch::FetchError::NoReferenceLibc { .. }), false) => None,
+            (Err(harness::ReferenceError::NoReferenceLibc { .. }), false) => None,
             (Ok(r), false) => panic!(
                 "Debian's archive now has libc6 {:?} of glibc {version}: pin {version} to Debian \
                  (or take it out of NO_REFERENCE)",

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use harness::ReferenceLibc;
 use object::read::elf::ElfFile64;
 use object::Endianness;
-use source::fetch::ReferenceLibc;
 
 use super::plan::Tree;
 

@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use sha2::{Digest, Sha256};
-
+use manifest::digest::sha256;
 use manifest::{self, IncludeDir, Manifest, TranslationUnit};
 
 /// Errors from building.
@@ -165,10 +164,6 @@ fn variant(m: &Manifest, options: &[String], debug: bool) -> String {
 /// sorted) options it was built with.
 pub fn so_name(m: &Manifest, options: &[String], debug: bool) -> String {
     format!("libmalloc-glibc-{}.so", variant(m, options, debug))
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Writes `bytes` to `path` unless it already holds exactly them (so that

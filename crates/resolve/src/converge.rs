@@ -7,8 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::clang::{self, Cursor, Index, Kind, Linkage, Severity, Walk};
 use crate::graph::{Edge, FileClass, Graph, Node};
 use crate::rules::{self, Decision, Facts, Need, Roots};
@@ -514,8 +512,7 @@ fn note_ref(c: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String, bool
 }
 
 fn sha256_file(path: &Path) -> Result<String, ResolveError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    manifest::digest::sha256_file(path).map_err(io(path))
 }
 
 /// Public, non-private names of `malloc/Versions`, with their symbol version.

@@ -230,7 +230,7 @@ fn a_change_in_the_pinned_files_rebuilds_everything() {
     let bytes = std::fs::read(src.root.join(extra)).unwrap();
     m.verbatim.push(manifest::PinnedFile {
         path: extra.into(),
-        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+        sha256: manifest::digest::sha256(&bytes),
     });
     let again = build(&m, &src.root, &project(), &opts).unwrap();
     assert_eq!(again.compiled, m.translation_units.len());

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use manifest::digest::sha256;
 use manifest::{Manifest, PinnedFile};
 use source::fetch::{self, FetchError, FetchOptions, Step};
 use source::mirror::{Check, MirrorError, Pins};

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{files_under, sha256};
+use common::files_under;
+use manifest::digest::sha256;
 use source::fetch::{self, FetchError, FetchOptions};
 use source::{self, Cache, Origin, SourceError};
 

@@ -298,12 +298,6 @@ pub fn reference(version: &str) -> Option<Arc<ReferenceLibc>> {
     })
 }
 
-/// sha256 of bytes, lowercase hex.
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 /// Every file (not directory) under `dir`, relative to it.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

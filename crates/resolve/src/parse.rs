@@ -7,9 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::clang::{
-    Cursor, Diagnostic, Index, Kind, Linkage, Location, Severity, TranslationUnit, Walk,
-};
+use crate::clang::{Cursor, Diagnostic, Index, Kind, Linkage, Location, Severity, Walk};
 use crate::graph::FileClass;
 use crate::policy;
 use crate::rules::{self, Roots};
@@ -123,7 +121,7 @@ type Unresolved = BTreeMap<(PathBuf, u32), String>;
 ///
 /// - A missing header: an error on the line of an `#include` directive
 ///   whose file the preprocessor did not find (its cursor has no included
-///   file, see [`unresolved_includes`]); the name is the directive's own
+///   file); the name is the directive's own
 ///   spelling. (By line, not by the cursor at the diagnostic's location:
 ///   for `#include MACRO` that location is inside the macro.)
 /// - `-Wimplicit-function-declaration` covers every call of an undeclared
@@ -131,7 +129,10 @@ type Unresolved = BTreeMap<(PathBuf, u32), String>;
 ///   builtin libclang does not know (e.g. 2.42's `__builtin_add_overflow_p`:
 ///   the compiler that builds is GCC, and it is no symbol anyone must
 ///   provide); a function clang itself declares `extern` is a C library
-///   function it knows (the host provides it); anything else is undeclared.
+///   function it knows (the host provides it; known by the reference at the
+///   diagnostic's location, so a call written inside a macro, where the
+///   location points into the macro, counts as undeclared); anything else is
+///   undeclared.
 /// - Text, first exception: "use of undeclared identifier" (a name that is
 ///   not called) is a hard error with no `-W` option, in the "Semantic
 ///   Issue" category it shares with hundreds of others, and it leaves no
@@ -178,19 +179,6 @@ fn classify(d: &Diagnostic, at: &Location, unresolved: &mut Unresolved) -> Findi
     }
 }
 
-/// The `#include` directives of a TU that found no file.
-fn unresolved_includes(tu: &TranslationUnit) -> Unresolved {
-    let mut out = Unresolved::new();
-    tu.cursor().visit(|c, _| {
-        if c.kind() == Kind::InclusionDirective && c.included_file().is_none() {
-            let at = c.location();
-            out.insert((at.file.unwrap_or_default(), at.line), c.spelling());
-        }
-        Walk::Continue
-    });
-    out
-}
-
 /// The names of a declaration's attributes (`weak`, `constructor`,
 /// `alias`...), its own and those it inherits from earlier declarations, as
 /// GCC applies them: each attribute cursor's name token, with GCC's
@@ -229,27 +217,6 @@ pub(crate) fn parse(
             f.includes.push((includer, line, inc.file));
         }
     }
-    let mut unresolved = unresolved_includes(&tu);
-    for d in tu.diagnostics() {
-        if d.severity() < Severity::Warning {
-            continue;
-        }
-        let loc = d.location();
-        let finding = classify(&d, &loc, &mut unresolved);
-        let file = loc.file.unwrap_or_default();
-        let line = loc.line;
-        match finding {
-            Finding::Missing(name) => f.missing.push((file, line, name)),
-            Finding::Undeclared(name) => f.undeclared.push((file, line, name)),
-            Finding::Ignore => {}
-            Finding::Error { nested_function } => f.errors.push(CompileError {
-                file,
-                line,
-                message: d.message(),
-                nested_function,
-            }),
-        }
-    }
     // Where a cursor is spelled decides whose it is: glibc's tree, our
     // project (shims, stubs, the generated header) or the host. (libclang's
     // "system header" will not do: -idirafter makes glibc's headers system
@@ -264,8 +231,13 @@ pub(crate) fn parse(
     // and undefined here?), and the definitions the compiler must keep.
     let mut refs: BTreeSet<(String, String, bool)> = BTreeSet::new();
     let mut kept: BTreeSet<String> = BTreeSet::new();
+    let mut unresolved = Unresolved::new();
     tu.cursor().visit(|c, _| {
         match c.kind() {
+            Kind::InclusionDirective if c.included_file().is_none() => {
+                let at = c.location();
+                unresolved.insert((at.file.unwrap_or_default(), at.line), c.spelling());
+            }
             Kind::FunctionDecl | Kind::VarDecl => {
                 let name = c.spelling();
                 if !is_ours(&c) {
@@ -352,6 +324,27 @@ pub(crate) fn parse(
         }
         Walk::Continue
     });
+    // Diagnostics last: a missing header is known by its directive.
+    for d in tu.diagnostics() {
+        if d.severity() < Severity::Warning {
+            continue;
+        }
+        let loc = d.location();
+        let finding = classify(&d, &loc, &mut unresolved);
+        let file = loc.file.unwrap_or_default();
+        let line = loc.line;
+        match finding {
+            Finding::Missing(name) => f.missing.push((file, line, name)),
+            Finding::Undeclared(name) => f.undeclared.push((file, line, name)),
+            Finding::Ignore => {}
+            Finding::Error { nested_function } => f.errors.push(CompileError {
+                file,
+                line,
+                message: d.message(),
+                nested_function,
+            }),
+        }
+    }
     // A static function nobody live calls is dropped by the compiler, and so
     // are its references: glibc relies on that for link-time assertions such
     // as `__libc_mtag_link_error`, called only from static inlines that only

@@ -319,7 +319,7 @@ fn bench_resolve(rounds: usize) -> Result<()> {
         "# Resolve time\n\nCommand: `cargo xtask bench resolve --rounds {rounds}` (sources already cached; \
          libclang {}).\n\nMachine: {machine}. Date: {date}.\n\n\
          | glibc | median (s) | min (s) | max (s) | iterations |\n|---|---|---|---|---|\n",
-        resolve::clang::version().unwrap_or_default()
+        resolve::libclang_version().unwrap_or_default()
     );
     for (v, med, min, max, iters) in &rows {
         md.push_str(&format!(

@@ -1,9 +1,15 @@
-//! The only libclang boundary.
+//! The only libclang boundary, private to this crate.
 //!
 //! Every libclang call in the project lives in this module (modelled on
-//! rust-bindgen's `clang.rs`): handles are one-field newtypes whose `Drop`
-//! disposes them, `unsafe` stays in here with one FFI call per method, and the
-//! C visitor callbacks become Rust closures through a generic trampoline.
+//! rust-bindgen's `clang.rs`): handles are newtypes whose `Drop` disposes
+//! them, `unsafe` stays in here with one FFI call per method, and the C
+//! visitor callbacks become Rust closures through a generic trampoline.
+//!
+//! Soundness rests on lifetimes: a [`TranslationUnit`] borrows its
+//! [`Index`], and everything read out of a translation unit that still
+//! points into it ([`Cursor`], [`Diagnostic`]) carries the TU's lifetime
+//! `'tu`, so safe code cannot use one after the TU is disposed. What leaves
+//! the module otherwise is owned data (strings, paths, [`Location`]s).
 //!
 //! libclang is loaded at run time (clang-sys `runtime`), so that building from
 //! a pinned manifest never needs it: only `resolve` does.
@@ -11,6 +17,7 @@
 #![allow(non_upper_case_globals)]
 
 use std::ffi::{CStr, CString};
+use std::marker::PhantomData;
 use std::os::raw::{c_char, c_uint, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -28,8 +35,8 @@ pub enum ClangError {
     )]
     Load(String),
     /// libclang refused to parse a file at all (not the same as a file with errors).
-    #[error("libclang could not parse {path}: error code {code:?}")]
-    Parse { path: PathBuf, code: CXErrorCode },
+    #[error("libclang could not parse {path}: error code {code}")]
+    Parse { path: PathBuf, code: i32 },
     /// An argument or path contained a NUL byte.
     #[error("argument contains a NUL byte: {0:?}")]
     Nul(String),
@@ -39,7 +46,7 @@ static LIBRARY: OnceLock<Result<Arc<SharedLibrary>, String>> = OnceLock::new();
 
 /// Loads libclang once per process and makes it available to the calling
 /// thread (clang-sys keeps the loaded library per thread).
-pub fn load() -> Result<(), ClangError> {
+pub(crate) fn load() -> Result<(), ClangError> {
     if is_loaded() {
         return Ok(());
     }
@@ -54,7 +61,7 @@ pub fn load() -> Result<(), ClangError> {
 }
 
 /// The loaded libclang's version string, e.g. "Debian clang version 14.0.6".
-pub fn version() -> Result<String, ClangError> {
+pub(crate) fn version() -> Result<String, ClangError> {
     load()?;
     // SAFETY: libclang is loaded; the returned CXString is disposed by `take`.
     Ok(unsafe { take(clang_getClangVersion()) })
@@ -79,13 +86,13 @@ unsafe fn take(s: CXString) -> String {
 }
 
 /// A libclang index: the owner of translation units.
-pub struct Index {
+pub(crate) struct Index {
     x: CXIndex,
 }
 
 impl Index {
     /// Creates an index; diagnostics are not printed by libclang itself.
-    pub fn new() -> Result<Index, ClangError> {
+    pub(crate) fn new() -> Result<Index, ClangError> {
         load()?;
         // SAFETY: libclang is loaded; arguments are plain flags.
         let x = unsafe { clang_createIndex(0, 0) };
@@ -96,7 +103,11 @@ impl Index {
     ///
     /// Function bodies are kept (we need every call) and a detailed
     /// preprocessing record is requested (we need macro expansions).
-    pub fn parse(&self, path: &Path, args: &[String]) -> Result<TranslationUnit<'_>, ClangError> {
+    pub(crate) fn parse(
+        &self,
+        path: &Path,
+        args: &[String],
+    ) -> Result<TranslationUnit<'_>, ClangError> {
         let c_path = cstring(&path.to_string_lossy())?;
         let c_args = args
             .iter()
@@ -126,7 +137,7 @@ impl Index {
         }
         Ok(TranslationUnit {
             x: tu,
-            _index: std::marker::PhantomData,
+            _index: PhantomData,
         })
     }
 }
@@ -142,15 +153,16 @@ fn cstring(s: &str) -> Result<CString, ClangError> {
     CString::new(s).map_err(|_| ClangError::Nul(s.to_owned()))
 }
 
-/// A parsed translation unit; it cannot outlive its [`Index`].
-pub struct TranslationUnit<'i> {
+/// A parsed translation unit; it cannot outlive its [`Index`], and nothing
+/// borrowed from it (cursors, diagnostics) can outlive it.
+pub(crate) struct TranslationUnit<'i> {
     x: CXTranslationUnit,
-    _index: std::marker::PhantomData<&'i Index>,
+    _index: PhantomData<&'i Index>,
 }
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Ignored,
     Note,
     Warning,
@@ -160,62 +172,36 @@ pub enum Severity {
 
 /// A place in a source file (the spelling location).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Location {
+pub(crate) struct Location {
     pub file: Option<PathBuf>,
     pub line: u32,
     pub column: u32,
 }
 
-/// One compiler diagnostic.
-#[derive(Clone, Debug)]
-pub struct Diagnostic {
-    pub severity: Severity,
-    pub message: String,
-    /// The warning option that controls it, e.g. `-Wimplicit-function-declaration`.
-    pub option: String,
-    pub location: Location,
-}
-
 /// One `#include` edge: `includer` (file and line of the directive) included `file`.
 #[derive(Clone, Debug)]
-pub struct Inclusion {
+pub(crate) struct Inclusion {
     pub file: PathBuf,
     pub includer: Option<(PathBuf, u32)>,
 }
 
-impl TranslationUnit<'_> {
+impl<'i> TranslationUnit<'i> {
     /// All diagnostics, in the order libclang reports them.
-    pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        // SAFETY: `self.x` is a live TU; each diagnostic is disposed after use.
-        unsafe {
-            let n = clang_getNumDiagnostics(self.x);
-            (0..n)
-                .map(|i| {
-                    let d = clang_getDiagnostic(self.x, i);
-                    let severity = match clang_getDiagnosticSeverity(d) {
-                        CXDiagnostic_Ignored => Severity::Ignored,
-                        CXDiagnostic_Note => Severity::Note,
-                        CXDiagnostic_Warning => Severity::Warning,
-                        CXDiagnostic_Error => Severity::Error,
-                        _ => Severity::Fatal,
-                    };
-                    let message = take(clang_getDiagnosticSpelling(d));
-                    let option = take(clang_getDiagnosticOption(d, std::ptr::null_mut()));
-                    let location = location_of(clang_getDiagnosticLocation(d));
-                    clang_disposeDiagnostic(d);
-                    Diagnostic {
-                        severity,
-                        message,
-                        option,
-                        location,
-                    }
-                })
-                .collect()
-        }
+    pub(crate) fn diagnostics(&self) -> Vec<Diagnostic<'_>> {
+        // SAFETY: `self.x` is a live TU; each diagnostic borrows it.
+        let n = unsafe { clang_getNumDiagnostics(self.x) };
+        (0..n)
+            .map(|i| Diagnostic {
+                // SAFETY: `i` is in range.
+                x: unsafe { clang_getDiagnostic(self.x, i) },
+                tu: self.x,
+                _tu: PhantomData,
+            })
+            .collect()
     }
 
     /// Every file the TU included, with the directive that included it.
-    pub fn inclusions(&self) -> Vec<Inclusion> {
+    pub(crate) fn inclusions(&self) -> Vec<Inclusion> {
         let mut out: Vec<Inclusion> = Vec::new();
         extern "C" fn visit(
             file: CXFile,
@@ -249,36 +235,20 @@ impl TranslationUnit<'_> {
     }
 
     /// The TU's root cursor.
-    pub fn cursor(&self) -> Cursor {
-        // SAFETY: `self.x` is a live TU.
+    pub(crate) fn cursor(&self) -> Cursor<'_> {
         Cursor {
+            // SAFETY: `self.x` is a live TU.
             x: unsafe { clang_getTranslationUnitCursor(self.x) },
             tu: self.x,
-        }
-    }
-
-    /// The spellings of the tokens in `cursor`'s extent (e.g. a macro expansion's arguments).
-    pub fn tokens(&self, cursor: &Cursor) -> Vec<String> {
-        // SAFETY: `self.x` is live; the token array is disposed before returning.
-        unsafe {
-            let range = clang_getCursorExtent(cursor.x);
-            let mut toks: *mut CXToken = std::ptr::null_mut();
-            let mut n: c_uint = 0;
-            clang_tokenize(self.x, range, &mut toks, &mut n);
-            let out = (0..n as isize)
-                .map(|i| take(clang_getTokenSpelling(self.x, *toks.offset(i))))
-                .collect();
-            if !toks.is_null() {
-                clang_disposeTokens(self.x, toks, n);
-            }
-            out
+            _tu: PhantomData,
         }
     }
 }
 
 impl Drop for TranslationUnit<'_> {
     fn drop(&mut self) {
-        // SAFETY: `x` came from clang_parseTranslationUnit2.
+        // SAFETY: `x` came from clang_parseTranslationUnit2, and nothing
+        // borrowed from it outlives `self`.
         unsafe { clang_disposeTranslationUnit(self.x) }
     }
 }
@@ -313,10 +283,117 @@ unsafe fn location_of(loc: CXSourceLocation) -> Location {
     }
 }
 
+/// The spellings of the tokens in `range` of the live TU `tu`.
+///
+/// # Safety
+/// `tu` must be live and `range` one of its ranges.
+unsafe fn tokens_in(tu: CXTranslationUnit, range: CXSourceRange) -> Vec<String> {
+    // SAFETY: guaranteed by the caller; the token array is disposed before returning.
+    unsafe {
+        let mut toks: *mut CXToken = std::ptr::null_mut();
+        let mut n: c_uint = 0;
+        clang_tokenize(tu, range, &mut toks, &mut n);
+        if toks.is_null() {
+            return Vec::new();
+        }
+        let out = (0..n as usize)
+            .map(|i| take(clang_getTokenSpelling(tu, *toks.add(i))))
+            .collect();
+        clang_disposeTokens(tu, toks, n);
+        out
+    }
+}
+
+/// The spelling of the token at `loc` (only an identifier if `identifier`).
+///
+/// # Safety
+/// `tu` must be live and `loc` one of its locations.
+unsafe fn token_at(
+    tu: CXTranslationUnit,
+    loc: CXSourceLocation,
+    identifier: bool,
+) -> Option<String> {
+    // SAFETY: guaranteed by the caller; the one token is disposed before returning.
+    unsafe {
+        let tok = clang_getToken(tu, loc);
+        if tok.is_null() {
+            return None;
+        }
+        let out = (!identifier || clang_getTokenKind(*tok) == CXToken_Identifier)
+            .then(|| take(clang_getTokenSpelling(tu, *tok)));
+        clang_disposeTokens(tu, tok, 1);
+        out
+    }
+}
+
+/// One compiler diagnostic of a live translation unit.
+pub(crate) struct Diagnostic<'tu> {
+    x: CXDiagnostic,
+    tu: CXTranslationUnit,
+    _tu: PhantomData<&'tu TranslationUnit<'tu>>,
+}
+
+impl<'tu> Diagnostic<'tu> {
+    /// How serious it is.
+    pub(crate) fn severity(&self) -> Severity {
+        // SAFETY: `self.x` is a live diagnostic.
+        match unsafe { clang_getDiagnosticSeverity(self.x) } {
+            CXDiagnostic_Ignored => Severity::Ignored,
+            CXDiagnostic_Note => Severity::Note,
+            CXDiagnostic_Warning => Severity::Warning,
+            CXDiagnostic_Error => Severity::Error,
+            _ => Severity::Fatal,
+        }
+    }
+
+    /// The text people read (for reports only: nothing is decided on it but
+    /// what [`crate::parse`] documents).
+    pub(crate) fn message(&self) -> String {
+        // SAFETY: `self.x` is live; the CXString is disposed by `take`.
+        unsafe { take(clang_getDiagnosticSpelling(self.x)) }
+    }
+
+    /// The warning option that controls it, e.g.
+    /// `-Wimplicit-function-declaration` (empty for hard errors).
+    pub(crate) fn option(&self) -> String {
+        // SAFETY: `self.x` is live; the CXString is disposed by `take`.
+        unsafe { take(clang_getDiagnosticOption(self.x, std::ptr::null_mut())) }
+    }
+
+    /// The node of the AST or preprocessing record it points at (an
+    /// `#include` directive, a reference...).
+    pub(crate) fn cursor(&self) -> Cursor<'tu> {
+        Cursor {
+            // SAFETY: the TU is live for 'tu.
+            x: unsafe { clang_getCursor(self.tu, clang_getDiagnosticLocation(self.x)) },
+            tu: self.tu,
+            _tu: PhantomData,
+        }
+    }
+
+    /// Where it points.
+    pub(crate) fn location(&self) -> Location {
+        // SAFETY: `self.x` and its TU are live.
+        unsafe { location_of(clang_getDiagnosticLocation(self.x)) }
+    }
+
+    /// The identifier the diagnostic points at, if it points at one (the
+    /// name an "undeclared" diagnostic is about).
+    pub(crate) fn identifier(&self) -> Option<String> {
+        // SAFETY: the TU is live for 'tu; the one token is disposed before returning.
+        unsafe { token_at(self.tu, clang_getDiagnosticLocation(self.x), true) }
+    }
+}
+
+impl Drop for Diagnostic<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `x` came from clang_getDiagnostic and is disposed once.
+        unsafe { clang_disposeDiagnostic(self.x) }
+    }
+}
+
 /// What a visitor wants next.
-pub enum Walk {
-    /// Stop the whole traversal.
-    Break,
+pub(crate) enum Walk {
     /// Visit the next sibling, not the children.
     Continue,
     /// Visit the children of this cursor.
@@ -325,18 +402,15 @@ pub enum Walk {
 
 /// The kinds of cursor the resolver cares about; everything else is `Other`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     FunctionDecl,
     VarDecl,
     FieldDecl,
     StructDecl,
-    TypedefDecl,
     DeclRefExpr,
-    CallExpr,
     MacroDefinition,
     MacroExpansion,
     InclusionDirective,
-    UnexposedAttr,
     IfStmt,
     ConditionalOperator,
     Other(i32),
@@ -344,105 +418,111 @@ pub enum Kind {
 
 /// How a declaration links.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Linkage {
+pub(crate) enum Linkage {
     None,
     Internal,
     External,
     Other,
 }
 
-/// A node of a TU's AST or preprocessing record. Only valid while its TU lives.
+/// A node of a TU's AST or preprocessing record, valid while its TU lives
+/// (`'tu`).
 #[derive(Clone, Copy)]
-pub struct Cursor {
+pub(crate) struct Cursor<'tu> {
     x: CXCursor,
     tu: CXTranslationUnit,
+    _tu: PhantomData<&'tu TranslationUnit<'tu>>,
 }
 
-impl Cursor {
-    fn wrap(&self, x: CXCursor) -> Option<Cursor> {
+impl<'tu> Cursor<'tu> {
+    fn wrap(&self, x: CXCursor) -> Option<Cursor<'tu>> {
         // SAFETY: plain query on a cursor value.
         if unsafe { clang_Cursor_isNull(x) } != 0 {
             None
         } else {
-            Some(Cursor { x, tu: self.tu })
+            Some(Cursor {
+                x,
+                tu: self.tu,
+                _tu: PhantomData,
+            })
         }
     }
 
     /// This cursor's kind.
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         // SAFETY: plain query on a cursor value.
         match unsafe { clang_getCursorKind(self.x) } {
             CXCursor_FunctionDecl => Kind::FunctionDecl,
             CXCursor_VarDecl => Kind::VarDecl,
             CXCursor_FieldDecl => Kind::FieldDecl,
             CXCursor_StructDecl => Kind::StructDecl,
-            CXCursor_TypedefDecl => Kind::TypedefDecl,
             CXCursor_DeclRefExpr => Kind::DeclRefExpr,
-            CXCursor_CallExpr => Kind::CallExpr,
             CXCursor_MacroDefinition => Kind::MacroDefinition,
             CXCursor_MacroExpansion => Kind::MacroExpansion,
             CXCursor_InclusionDirective => Kind::InclusionDirective,
-            CXCursor_UnexposedAttr => Kind::UnexposedAttr,
             CXCursor_IfStmt => Kind::IfStmt,
             CXCursor_ConditionalOperator => Kind::ConditionalOperator,
             k => Kind::Other(k),
         }
     }
 
-    /// The name of the entity.
-    pub fn spelling(&self) -> String {
+    /// The spelling of the token at the cursor's location: an attribute's
+    /// name (`weak`, `__constructor__`), also where the attribute is written
+    /// through a macro.
+    pub(crate) fn name_token(&self) -> Option<String> {
+        // SAFETY: the TU is live for 'tu; the one token is disposed before returning.
+        unsafe { token_at(self.tu, clang_getCursorLocation(self.x), false) }
+    }
+
+    /// Whether the cursor is an attribute (of its parent declaration).
+    pub(crate) fn is_attribute(&self) -> bool {
+        // SAFETY: plain query on a cursor value.
+        unsafe { clang_isAttribute(clang_getCursorKind(self.x)) != 0 }
+    }
+
+    /// The name of the entity (for an `#include`, the file name as written).
+    pub(crate) fn spelling(&self) -> String {
         // SAFETY: the returned CXString is disposed by `take`.
         unsafe { take(clang_getCursorSpelling(self.x)) }
     }
 
     /// Where the entity is spelled.
-    pub fn location(&self) -> Location {
-        // SAFETY: `self.tu` is live while the cursor is used (documented contract).
+    pub(crate) fn location(&self) -> Location {
+        // SAFETY: the TU is live for 'tu.
         unsafe { location_of(clang_getCursorLocation(self.x)) }
     }
 
-    /// Whether the location is in a system header (host headers).
-    pub fn in_system_header(&self) -> bool {
-        // SAFETY: plain query.
-        unsafe { clang_Location_isInSystemHeader(clang_getCursorLocation(self.x)) != 0 }
+    /// The spellings of the tokens in the cursor's extent (e.g. a macro
+    /// expansion's name and arguments, an attribute's name and arguments).
+    pub(crate) fn tokens(&self) -> Vec<String> {
+        // SAFETY: the TU is live for 'tu and the extent is one of its ranges.
+        unsafe { tokens_in(self.tu, clang_getCursorExtent(self.x)) }
     }
 
     /// Whether this cursor defines (not merely declares) its entity.
-    pub fn is_definition(&self) -> bool {
+    pub(crate) fn is_definition(&self) -> bool {
         // SAFETY: plain query.
         unsafe { clang_isCursorDefinition(self.x) != 0 }
-    }
-
-    /// The declaration as clang prints it back, attributes included
-    /// (e.g. `extern void f() __attribute__((weak))`).
-    pub fn pretty(&self) -> String {
-        // SAFETY: the policy is disposed after use; the CXString by `take`.
-        unsafe {
-            let policy = clang_getCursorPrintingPolicy(self.x);
-            let s = take(clang_getCursorPrettyPrinted(self.x, policy));
-            clang_PrintingPolicy_dispose(policy);
-            s
-        }
     }
 
     /// Whether the cursor's extent starts where its name is: true of
     /// declarations clang made up (builtins, implicit function declarations),
     /// whose only "source" is the name at a use; a written declaration starts
     /// with its type or storage class before the name.
-    pub fn starts_at_its_name(&self) -> bool {
+    pub(crate) fn starts_at_its_name(&self) -> bool {
         // SAFETY: plain queries on live cursor data.
         let start = unsafe { location_of(clang_getRangeStart(clang_getCursorExtent(self.x))) };
         start == self.location()
     }
 
     /// Whether the declaration is spelled `extern`.
-    pub fn is_extern(&self) -> bool {
+    pub(crate) fn is_extern(&self) -> bool {
         // SAFETY: plain query.
         unsafe { clang_Cursor_getStorageClass(self.x) == CX_SC_Extern }
     }
 
     /// The linkage of a declaration.
-    pub fn linkage(&self) -> Linkage {
+    pub(crate) fn linkage(&self) -> Linkage {
         // SAFETY: plain query.
         match unsafe { clang_getCursorLinkage(self.x) } {
             CXLinkage_NoLinkage => Linkage::None,
@@ -453,25 +533,35 @@ impl Cursor {
     }
 
     /// The entity a reference or expansion refers to.
-    pub fn referenced(&self) -> Option<Cursor> {
+    pub(crate) fn referenced(&self) -> Option<Cursor<'tu>> {
         // SAFETY: plain query.
         self.wrap(unsafe { clang_getCursorReferenced(self.x) })
     }
 
     /// The definition of the entity, if this TU has one.
-    pub fn definition(&self) -> Option<Cursor> {
+    pub(crate) fn definition(&self) -> Option<Cursor<'tu>> {
         // SAFETY: plain query.
         self.wrap(unsafe { clang_getCursorDefinition(self.x) })
     }
 
+    /// The file an `#include` directive included; `None` when the
+    /// preprocessor found none (the header is missing).
+    pub(crate) fn included_file(&self) -> Option<PathBuf> {
+        // SAFETY: plain query; the file handle is read at once.
+        unsafe {
+            let f = clang_getIncludedFile(self.x);
+            (!f.is_null()).then(|| file_name(f))
+        }
+    }
+
     /// Whether a macro definition is built into the compiler (`__GNUC__`...).
-    pub fn is_macro_builtin(&self) -> bool {
+    pub(crate) fn is_macro_builtin(&self) -> bool {
         // SAFETY: plain query.
         unsafe { clang_Cursor_isMacroBuiltin(self.x) != 0 }
     }
 
     /// The value of a constant integer expression, if it is one.
-    pub fn evaluate_int(&self) -> Option<i64> {
+    pub(crate) fn evaluate_int(&self) -> Option<i64> {
         // SAFETY: the result is disposed before returning.
         unsafe {
             let r = clang_Cursor_Evaluate(self.x);
@@ -486,7 +576,7 @@ impl Cursor {
     }
 
     /// The direct children, in order.
-    pub fn children(&self) -> Vec<Cursor> {
+    pub(crate) fn children(&self) -> Vec<Cursor<'tu>> {
         let mut out = Vec::new();
         self.visit(|c, _| {
             out.push(c);
@@ -496,8 +586,8 @@ impl Cursor {
     }
 
     /// Walks the children; `f(child, parent)` decides whether to recurse.
-    pub fn visit<F: FnMut(Cursor, Cursor) -> Walk>(&self, mut f: F) {
-        extern "C" fn trampoline<F: FnMut(Cursor, Cursor) -> Walk>(
+    pub(crate) fn visit<F: FnMut(Cursor<'tu>, Cursor<'tu>) -> Walk>(&self, mut f: F) {
+        extern "C" fn trampoline<'tu, F: FnMut(Cursor<'tu>, Cursor<'tu>) -> Walk>(
             child: CXCursor,
             parent: CXCursor,
             data: CXClientData,
@@ -505,8 +595,12 @@ impl Cursor {
             // SAFETY: `data` is the `(&mut F, tu)` pair passed below, live for the walk.
             let (f, tu) = unsafe { &mut *(data as *mut (&mut F, CXTranslationUnit)) };
             let tu = *tu;
-            match f(Cursor { x: child, tu }, Cursor { x: parent, tu }) {
-                Walk::Break => CXChildVisit_Break,
+            let wrap = |x| Cursor {
+                x,
+                tu,
+                _tu: PhantomData,
+            };
+            match f(wrap(child), wrap(parent)) {
                 Walk::Continue => CXChildVisit_Continue,
                 Walk::Recurse => CXChildVisit_Recurse,
             }
@@ -516,7 +610,7 @@ impl Cursor {
         unsafe {
             clang_visitChildren(
                 self.x,
-                trampoline::<F>,
+                trampoline::<'tu, F>,
                 &mut data as *mut (&mut F, CXTranslationUnit) as *mut c_void,
             );
         }

@@ -1,4 +1,4 @@
-//! The typed dependency graph the resolver builds while it parses.
+//! The typed dependency graph of a converged build (see the `report` stage).
 //!
 //! Nodes are files, symbols and macros; edges say who includes, references
 //! or expands what, and who provides it. The graph explains every decision:

@@ -154,6 +154,7 @@ fn main() -> Result<()> {
 
 mod bench;
 mod conformance;
+mod process;
 
 fn conformance_cmd(
     versions: Vec<String>,

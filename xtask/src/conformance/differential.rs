@@ -60,8 +60,11 @@ use object::read::elf::{ElfFile64, Sym};
 use object::{Endianness, SymbolIndex};
 use sha2::{Digest, Sha256};
 
+use rustix::process::{setrlimit, Resource, Rlimit};
+
 use super::slots::{self, Priority};
 use super::{project, SuiteResult, Version};
+use crate::process;
 
 /// How long one run of one program may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -769,60 +772,42 @@ impl Runner<'_> {
         if side.starts_with("ours") {
             cmd.env("LD_PRELOAD", &self.v.so);
         }
-        // Its own process group, so that a timeout takes its children too;
-        // and no core dumps from the abort programs.
-        cmd.process_group(0);
+        // No core dumps from the abort programs.
         // SAFETY: the closure runs in the child between fork and exec and
         // calls only setrlimit, which is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
-                let none = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
+                let none = Rlimit {
+                    current: Some(0),
+                    maximum: Some(0),
                 };
-                libc::setrlimit(libc::RLIMIT_CORE, &none);
+                let _ = setrlimit(Resource::Core, none);
                 Ok(())
             });
         }
         cmd.args(self.args)
             .current_dir(self.work.join("run"))
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let outcome = match rx.recv_timeout(TIMEOUT) {
-            Ok(out) => {
-                let out = out.map_err(|e| format!("waiting for the program: {e}"))?;
-                Outcome {
-                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                    status: match (out.status.code(), out.status.signal()) {
-                        (Some(code), _) => Status::Exit(code),
-                        (None, Some(sig)) => Status::Signal(sig),
-                        (None, None) => Status::Exit(-1),
-                    },
-                }
-            }
-            Err(_) => {
-                // The process group this case started, by its id.
-                // SAFETY: kill(2) with a negative pid signals that process
-                // group only, which the spawn above created.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
-                Outcome {
-                    stdout: String::new(),
-                    stderr: String::new(),
-                    status: Status::Timeout,
-                }
-            }
+        // Its own process group, so that a timeout takes its children too.
+        let program = cmd.get_program().to_owned();
+        let ran =
+            process::run(cmd, TIMEOUT).map_err(|e| format!("cannot run {:?}: {e}", program))?;
+        let outcome = match ran.status {
+            Some(status) => Outcome {
+                stdout: String::from_utf8_lossy(&ran.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&ran.stderr).into_owned(),
+                status: match (status.code(), status.signal()) {
+                    (Some(code), _) => Status::Exit(code),
+                    (None, Some(sig)) => Status::Signal(sig),
+                    (None, None) => Status::Exit(-1),
+                },
+            },
+            None => Outcome {
+                stdout: String::new(),
+                stderr: String::new(),
+                status: Status::Timeout,
+            },
         };
         let out = |what: &str| {
             self.work
@@ -845,13 +830,15 @@ impl Runner<'_> {
         bin: &Path,
         reference: Option<&source::fetch::ReferenceLibc>,
     ) -> String {
-        let env: String = c.env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
-        let args = self.args.join(" ");
-        let ours = format!(
-            "{env}LD_PRELOAD={} {} {args}",
-            self.v.so.display(),
-            bin.display()
-        );
+        let shown = |mut cmd: Command, preload: Option<&Path>| {
+            cmd.envs(c.env.iter().map(|(k, v)| (k, v)));
+            if let Some(so) = preload {
+                cmd.env("LD_PRELOAD", so);
+            }
+            cmd.args(self.args);
+            process::command_line(&cmd)
+        };
+        let ours = shown(Command::new(bin), Some(&self.v.so));
         let outputs = format!(
             "outputs in {}/{}.*",
             self.work.join("out").display(),
@@ -859,10 +846,8 @@ impl Runner<'_> {
         );
         match reference {
             Some(r) => format!(
-                "reproduce: {env}{} --library-path {} {} {args}  vs  {ours}  ({outputs})",
-                r.ld_so.display(),
-                r.lib_dir.display(),
-                bin.display()
+                "reproduce: {}  vs  {ours}  ({outputs})",
+                shown(r.command(bin), None)
             ),
             None => format!("reproduce: {ours}  ({outputs})"),
         }

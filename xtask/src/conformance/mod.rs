@@ -152,34 +152,22 @@ pub fn check(version: &str, cache: &Cache, suites: &[Suite]) -> Checked {
             return checked;
         }
     };
-    let outcomes: Vec<(&str, Result<SuiteResult>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = suites
-            .iter()
-            .map(|&(name, run)| {
-                let ver = &ver;
-                s.spawn(move || {
-                    let r = run(ver).with_context(|| format!("glibc {version}: {name}"));
-                    match &r {
-                        Ok(r) => {
-                            let mut text = format!("{}\n", r.line());
-                            for f in &r.failures {
-                                text.push_str(&format!("  FAIL {f}\n"));
-                            }
-                            for n in &r.notes {
-                                text.push_str(&format!("  note: {n}\n"));
-                            }
-                            print(text);
-                        }
-                        Err(e) => print(format!("{version} {name}: ERROR {e:#}\n")),
-                    }
-                    (name, r)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a suite's thread"))
-            .collect()
+    let outcomes: Vec<(&str, Result<SuiteResult>)> = crate::at_once(suites, |&(name, run)| {
+        let r = run(&ver).with_context(|| format!("glibc {version}: {name}"));
+        match &r {
+            Ok(r) => {
+                let mut text = format!("{}\n", r.line());
+                for f in &r.failures {
+                    text.push_str(&format!("  FAIL {f}\n"));
+                }
+                for n in &r.notes {
+                    text.push_str(&format!("  note: {n}\n"));
+                }
+                print(text);
+            }
+            Err(e) => print(format!("{version} {name}: ERROR {e:#}\n")),
+        }
+        (name, r)
     });
     for (name, r) in outcomes {
         match r {

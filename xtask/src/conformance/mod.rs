@@ -209,19 +209,10 @@ impl Row {
             Origin::Git { tag, .. } => format!("git tag {tag}"),
             Origin::Tree => "a source tree".to_string(),
         };
-        // The manifest's true features, and `tunables` where its build has
-        // them (the version's configure default: off in 2.25).
-        let mut features: Vec<String> = v
-            .manifest
-            .features
-            .iter()
-            .filter(|(_, on)| **on)
-            .map(|(name, _)| name.clone())
-            .collect();
-        if !v.manifest.tunables.is_empty() {
-            features.push("tunables".to_string());
-        }
-        features.sort();
+        // The manifest's true features, in name order (`tunables` among
+        // them where its build has them: the version's configure default,
+        // off in 2.25).
+        let features: Vec<&str> = v.manifest.features.enabled().map(|f| f.name()).collect();
         let reference = match &v.reference {
             Some(r) => format!(
                 "Debian libc6 {}",

@@ -199,13 +199,8 @@ fn conformance_cmd(
         manifest::write_atomic(&page, new.as_bytes())?;
     }
     let errors: usize = checked.iter().map(|c| c.errors.len()).sum();
-    let (passed, failed) = checked
-        .iter()
-        .flat_map(|c| &c.results)
-        .fold((0, errors), |(p, f), r| {
-            (p + r.passed, f + (r.total - r.passed).max(r.failures.len()))
-        });
-    println!("conformance: {passed} passed, {failed} failed");
+    let (line, failed) = conformance::summary(&checked);
+    println!("{line}");
     if errors > 0 {
         bail!("{errors} suite(s) could not run (ERROR above)");
     }

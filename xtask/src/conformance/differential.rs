@@ -189,6 +189,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
         version: v.manifest.version.clone(),
         suite: "differential",
         passed,
+        unsupported: 0,
         total,
         failures,
         notes,

@@ -154,6 +154,7 @@ fn main() -> Result<()> {
 
 mod bench;
 mod conformance;
+mod process;
 
 fn conformance_cmd(
     versions: Vec<String>,
@@ -176,19 +177,8 @@ fn conformance_cmd(
         .collect();
     // Every version at once (conformance::slots shares the cores).
     let started = Instant::now();
-    let checked: Vec<conformance::Checked> = std::thread::scope(|s| {
-        let handles: Vec<_> = versions
-            .iter()
-            .map(|v| {
-                let (cache, suites) = (&cache, &suites);
-                s.spawn(move || conformance::check(v, cache, suites))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a version's thread"))
-            .collect()
-    });
+    let checked: Vec<conformance::Checked> =
+        at_once(&versions, |v| conformance::check(v, &cache, &suites));
     let md = conformance::table(&checked);
     println!("\n{md}");
     eprintln!(
@@ -209,13 +199,8 @@ fn conformance_cmd(
         manifest::write_atomic(&page, new.as_bytes())?;
     }
     let errors: usize = checked.iter().map(|c| c.errors.len()).sum();
-    let (passed, failed) = checked
-        .iter()
-        .flat_map(|c| &c.results)
-        .fold((0, errors), |(p, f), r| {
-            (p + r.passed, f + (r.total - r.passed).max(r.failures.len()))
-        });
-    println!("conformance: {passed} passed, {failed} failed");
+    let (line, failed) = conformance::summary(&checked);
+    println!("{line}");
     if errors > 0 {
         bail!("{errors} suite(s) could not run (ERROR above)");
     }
@@ -413,13 +398,22 @@ fn bench_build(rounds: usize) -> Result<()> {
     Ok(())
 }
 
+/// `work` on every item at once, one thread each (not a pool: what the
+/// threads run is limited elsewhere, if at all); the results in the items'
+/// order.
+pub fn at_once<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    std::thread::scope(|sc| {
+        let hs: Vec<_> = items.iter().map(|i| sc.spawn(|| work(i))).collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("a thread of at_once"))
+            .collect()
+    })
+}
+
 /// How long `work` takes on every item at once, one thread each.
 fn all_at_once<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<()> + Sync) -> Result<Duration> {
     let t = Instant::now();
-    std::thread::scope(|sc| {
-        let hs: Vec<_> = items.iter().map(|i| sc.spawn(|| work(i))).collect();
-        hs.into_iter().try_for_each(|h| h.join().expect("thread"))
-    })?;
+    at_once(items, work).into_iter().collect::<Result<()>>()?;
     Ok(t.elapsed())
 }
 

@@ -132,7 +132,7 @@ pub fn applicable_options(m: &Manifest, requested: &[String]) -> Result<Vec<Stri
 
 /// Whether the version's default build already has what option `o` adds.
 pub fn native_option(m: &Manifest, o: &str) -> bool {
-    o == "hooks" && m.features.get("hooks").copied().unwrap_or(false)
+    o == "hooks" && m.features.hooks
 }
 
 /// What a build did.

@@ -96,7 +96,7 @@ fn out_of_label<'a>(out: &'a str, label: &str) -> &'a str {
 
 fn lists_what_was_freed(version: &str) {
     let so = build_so(version);
-    let fastbins = pinned(version).features["fastbins"];
+    let fastbins = pinned(version).features.fastbins;
     let n = TCACHE_COUNT.to_string();
     let out = session(
         &so,
@@ -107,7 +107,7 @@ fn lists_what_was_freed(version: &str) {
         out.contains(&format!("glibc {version} allocator (")),
         "glibc {version}:\n{out}"
     );
-    if pinned(version).features["tcache"] {
+    if pinned(version).features.tcache {
         // tcache: newest first, exactly what was freed.
         assert_eq!(
             listed(&out, "tcache bin 0 (chunk size 0x20):"),

@@ -65,7 +65,7 @@ fn hooks_on_real_2_31() -> &'static str {
 
 fn hooks(version: &str) {
     let m = pinned(version);
-    let native = m.features["hooks"];
+    let native = m.features.hooks;
     assert_eq!(
         m.options.contains_key("hooks"),
         !native,

@@ -12,6 +12,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub mod digest;
+mod features;
+pub use features::{Feature, Features, UnknownFeature};
 
 /// The schema version this build of the resolver writes and understands.
 pub const SCHEMA: u32 = 2;
@@ -71,7 +73,7 @@ pub struct Manifest {
     /// The exported symbols (the public allocator API of this version), sorted.
     pub exports: Vec<Export>,
     /// Allocator features detected in the source.
-    pub features: BTreeMap<String, bool>,
+    pub features: Features,
     /// The tunables of the namespaces the allocator reads, from the version's
     /// `elf/dl-tunables.list` (the build generates [`TUNABLES_HEADER`] from them).
     pub tunables: Vec<Tunable>,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use manifest::{Export, IncludeDir, Manifest, PinnedFile, Provider, Symbol, Tunable};
+use manifest::{Export, Features, IncludeDir, Manifest, PinnedFile, Provider, Symbol, Tunable};
 
 use crate::converge::{Converged, BRIDGE};
 use crate::graph::{FileClass, Graph, Node};
@@ -45,7 +45,7 @@ pub(crate) fn manifest(
         .collect();
     let exports = exports(&c.facts, &defined, &c.exports_wanted);
     let features = detect_features(&c.facts, &exports, &c.tunables);
-    let hooks_native = features.get("hooks").copied().unwrap_or(false);
+    let hooks_native = features.hooks;
     let options = policy::options(
         &src.version,
         hooks_native,
@@ -159,46 +159,31 @@ fn detect_features(
     facts: &BTreeMap<String, TuFacts>,
     exports: &[Export],
     tunables: &[Tunable],
-) -> BTreeMap<String, bool> {
+) -> Features {
     let any = |p: &dyn Fn(&TuFacts) -> bool| facts.values().any(p);
     let field = |s: &str, fld: &str| any(&|f| f.structs.get(s).is_some_and(|x| x.contains(fld)));
     let defined = |n: &str| any(&|f| f.defined.contains(n));
     let function = |n: &str| any(&|f| f.functions.contains(n));
-    let mut m = BTreeMap::new();
-    m.insert(
-        "tcache".into(),
-        any(&|f| f.structs.contains_key("tcache_perthread_struct")),
-    );
-    m.insert(
-        "tcache_double_free_key".into(),
-        field("tcache_entry", "key"),
-    );
-    m.insert(
-        "safe_linking".into(),
-        any(&|f| f.macro_defs.contains("PROTECT_PTR")),
-    );
-    m.insert("fastbins".into(), field("malloc_state", "fastbinsY"));
     // Public API of the version itself: exported from glibc's files, not kept
     // as a compatibility symbol, not bridged by a stub.
     let exported = |n: &str| exports.iter().any(|e| e.name == n && e.since != BRIDGE);
-    m.insert("hooks".into(), exported("__malloc_hook"));
-    // malloc.c itself calls __morecore (up to 2.33), rather than a stub.
-    m.insert(
-        "morecore".into(),
-        exported("__morecore") && !any(&|f| f.compat.contains("__morecore")),
-    );
-    m.insert("eager_init".into(), defined("__ptmalloc_init"));
-    m.insert("mallinfo2".into(), exported("mallinfo2"));
-    m.insert("free_sized".into(), exported("free_sized"));
-    m.insert("malloc_check_in_malloc".into(), function("malloc_check"));
-    m.insert(
-        "hugepages".into(),
-        tunables.iter().any(|t| t.name == "glibc.malloc.hugetlb"),
-    );
-    // malloc reads tunables (GLIBC_TUNABLES): from 2.26, and in 2.25 only
-    // when configured with --enable-tunables.
-    m.insert("tunables".into(), !tunables.is_empty());
-    m
+    Features {
+        tcache: any(&|f| f.structs.contains_key("tcache_perthread_struct")),
+        tcache_double_free_key: field("tcache_entry", "key"),
+        safe_linking: any(&|f| f.macro_defs.contains("PROTECT_PTR")),
+        fastbins: field("malloc_state", "fastbinsY"),
+        hooks: exported("__malloc_hook"),
+        // malloc.c itself calls __morecore (up to 2.33), rather than a stub.
+        morecore: exported("__morecore") && !any(&|f| f.compat.contains("__morecore")),
+        eager_init: defined("__ptmalloc_init"),
+        mallinfo2: exported("mallinfo2"),
+        free_sized: exported("free_sized"),
+        malloc_check_in_malloc: function("malloc_check"),
+        hugepages: tunables.iter().any(|t| t.name == "glibc.malloc.hugetlb"),
+        // malloc reads tunables (GLIBC_TUNABLES): from 2.26, and in 2.25 only
+        // when configured with --enable-tunables.
+        tunables: !tunables.is_empty(),
+    }
 }
 
 #[cfg(test)]

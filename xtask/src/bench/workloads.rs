@@ -313,17 +313,20 @@ impl Selection {
 
     /// The command line that reproduces this run.
     fn command(&self) -> String {
-        let mut c = format!("cargo xtask bench workloads --rounds {}", self.rounds);
+        let mut c: Vec<String> = ["cargo", "xtask", "bench", "workloads", "--rounds"]
+            .map(String::from)
+            .into();
+        c.push(self.rounds.to_string());
         if self.skip_instructions {
-            c.push_str(" --no-instructions");
+            c.push("--no-instructions".into());
         }
         for w in &self.only {
-            c.push_str(&format!(" --only '{w}'"));
+            c.extend(["--only".into(), w.clone()]);
         }
         for v in &self.versions {
-            c.push_str(&format!(" --version {v}"));
+            c.extend(["--version".into(), v.clone()]);
         }
-        c
+        shell_words::join(c)
     }
 }
 

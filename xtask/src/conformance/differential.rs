@@ -12,8 +12,8 @@
 //! - `case <label> [NAME=value...]`: one case per line, run with that
 //!   environment (no `case` line: one case with none);
 //! - `requires <feature>` / `requires !<feature>`: only for versions whose
-//!   manifest has (lacks) that feature; a name that is not a feature of the
-//!   manifest is an error;
+//!   manifest has (lacks) that feature; a name that is no feature
+//!   ([`manifest::Feature`]) fails the run with its file and line;
 //! - `requires "<text>"` / `requires !"<text>"`: only for versions whose
 //!   malloc sources (`malloc/*.c` but the tests) have (lack) that string
 //!   literal: the message of the integrity check a program needs, for the
@@ -56,12 +56,16 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use manifest::{Feature, Features, UnknownFeature};
 use object::read::elf::{ElfFile64, Sym};
 use object::{Endianness, SymbolIndex};
 use sha2::{Digest, Sha256};
 
+use rustix::process::{setrlimit, Resource, Rlimit};
+
 use super::slots::{self, Priority};
 use super::{project, SuiteResult, Version};
+use crate::process;
 
 /// How long one run of one program may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -103,7 +107,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     let mut applicable = Vec::new();
     let mut skipped = Vec::new();
     for p in &programs {
-        if p.applies(features, &sources)? {
+        if p.applies(features, &sources) {
             applicable.push(p);
         } else {
             skipped.push(p);
@@ -116,11 +120,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
     );
     let compiled = started.elapsed();
 
-    let args: Vec<String> = features
-        .iter()
-        .filter(|(_, on)| **on)
-        .map(|(name, _)| name.clone())
-        .collect();
+    let args: Vec<String> = features.enabled().map(|f| f.name().to_owned()).collect();
     let mut cases = Vec::new();
     for (p, bin) in applicable.iter().zip(&binaries) {
         for c in &p.cases {
@@ -189,6 +189,7 @@ pub fn run(v: &Version) -> Result<SuiteResult> {
         version: v.manifest.version.clone(),
         suite: "differential",
         passed,
+        unsupported: 0,
         total,
         failures,
         notes,
@@ -221,7 +222,7 @@ struct Requirement {
 
 enum Need {
     /// A feature of the version's manifest (`requires tcache`).
-    Feature(String),
+    Feature(Feature),
     /// A string literal of the version's malloc sources (`requires
     /// "malloc(): corrupted top size"`): an integrity check's message,
     /// where the check is what the program needs.
@@ -231,7 +232,7 @@ enum Need {
 impl std::fmt::Display for Need {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Need::Feature(name) => f.write_str(name),
+            Need::Feature(feature) => write!(f, "{feature}"),
             Need::Literal(text) => write!(f, "\"{text}\""),
         }
     }
@@ -239,24 +240,15 @@ impl std::fmt::Display for Need {
 
 impl Program {
     /// Whether the program is for a version with these features and malloc
-    /// sources. A feature name that no manifest has is an error (a
-    /// misspelled `requires` would otherwise skip the program silently).
-    fn applies(&self, features: &BTreeMap<String, bool>, sources: &MallocSources) -> Result<bool> {
-        let mut applies = true;
-        for r in &self.requires {
+    /// sources.
+    fn applies(&self, features: &Features, sources: &MallocSources) -> bool {
+        self.requires.iter().all(|r| {
             let has = match &r.need {
-                Need::Feature(f) => *features.get(f).with_context(|| {
-                    format!(
-                        "{}: `requires {f}`: the manifest has no feature `{f}` (its features: {})",
-                        self.source.display(),
-                        features.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )
-                })?,
+                Need::Feature(f) => features.has(*f),
                 Need::Literal(text) => sources.has_message(text),
             };
-            applies &= has == r.wanted;
-        }
-        Ok(applies)
+            has == r.wanted
+        })
     }
 
     fn requirement_text(&self) -> String {
@@ -294,6 +286,12 @@ fn discover(dir: &Path) -> Result<Vec<Program>> {
 fn parse_program(path: &Path) -> Result<Program> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_directives(path, &text)
+}
+
+/// The program at `path`, whose text is `text`. A directive that does not
+/// parse, or names no feature, fails with its file and line.
+fn parse_directives(path: &Path, text: &str) -> Result<Program> {
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -313,7 +311,7 @@ fn parse_program(path: &Path) -> Result<Program> {
         allow: Vec::new(),
         cases: Vec::new(),
     };
-    for line in text.lines() {
+    for (n, line) in text.lines().enumerate() {
         let Some(rest) = line
             .trim()
             .strip_prefix("/* diff: ")
@@ -321,10 +319,12 @@ fn parse_program(path: &Path) -> Result<Program> {
         else {
             continue;
         };
-        let bad = || anyhow::anyhow!("{}: bad directive `{}`", path.display(), line.trim());
+        let at = format!("{}:{}", path.display(), n + 1);
+        let bad = || anyhow::anyhow!("{at}: bad directive `{}`", line.trim());
         if let Some(what) = rest.strip_prefix("requires ") {
+            let r = parse_requirement(what.trim()).ok_or_else(bad)?;
             p.requires
-                .push(parse_requirement(what.trim()).ok_or_else(bad)?);
+                .push(r.map_err(|e| anyhow::anyhow!("{at}: {e}"))?);
             continue;
         }
         let mut words = rest.split_whitespace();
@@ -362,8 +362,9 @@ fn parse_program(path: &Path) -> Result<Program> {
     Ok(p)
 }
 
-/// `feature`, `!feature`, `"text"` or `!"text"`.
-fn parse_requirement(what: &str) -> Option<Requirement> {
+/// `feature`, `!feature`, `"text"` or `!"text"`; `None` if it is none of
+/// them, an error if the feature is unknown.
+fn parse_requirement(what: &str) -> Option<std::result::Result<Requirement, UnknownFeature>> {
     let (wanted, what) = match what.strip_prefix('!') {
         Some(w) => (false, w),
         None => (true, what),
@@ -377,11 +378,14 @@ fn parse_requirement(what: &str) -> Option<Requirement> {
             Need::Literal(text.to_owned())
         }
         None if !what.is_empty() && what.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            Need::Feature(what.to_owned())
+            match what.parse() {
+                Ok(f) => Need::Feature(f),
+                Err(e) => return Some(Err(e)),
+            }
         }
         None => return None,
     };
-    Some(Requirement { need, wanted })
+    Some(Ok(Requirement { need, wanted }))
 }
 
 // ---------------------------------------------------------------- building
@@ -769,60 +773,42 @@ impl Runner<'_> {
         if side.starts_with("ours") {
             cmd.env("LD_PRELOAD", &self.v.so);
         }
-        // Its own process group, so that a timeout takes its children too;
-        // and no core dumps from the abort programs.
-        cmd.process_group(0);
+        // No core dumps from the abort programs.
         // SAFETY: the closure runs in the child between fork and exec and
         // calls only setrlimit, which is async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
-                let none = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
+                let none = Rlimit {
+                    current: Some(0),
+                    maximum: Some(0),
                 };
-                libc::setrlimit(libc::RLIMIT_CORE, &none);
+                let _ = setrlimit(Resource::Core, none);
                 Ok(())
             });
         }
         cmd.args(self.args)
             .current_dir(self.work.join("run"))
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let outcome = match rx.recv_timeout(TIMEOUT) {
-            Ok(out) => {
-                let out = out.map_err(|e| format!("waiting for the program: {e}"))?;
-                Outcome {
-                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                    status: match (out.status.code(), out.status.signal()) {
-                        (Some(code), _) => Status::Exit(code),
-                        (None, Some(sig)) => Status::Signal(sig),
-                        (None, None) => Status::Exit(-1),
-                    },
-                }
-            }
-            Err(_) => {
-                // The process group this case started, by its id.
-                // SAFETY: kill(2) with a negative pid signals that process
-                // group only, which the spawn above created.
-                unsafe {
-                    libc::kill(-(pid as i32), libc::SIGKILL);
-                }
-                Outcome {
-                    stdout: String::new(),
-                    stderr: String::new(),
-                    status: Status::Timeout,
-                }
-            }
+        // Its own process group, so that a timeout takes its children too.
+        let program = cmd.get_program().to_owned();
+        let ran =
+            process::run(cmd, TIMEOUT).map_err(|e| format!("cannot run {:?}: {e}", program))?;
+        let outcome = match ran.status {
+            Some(status) => Outcome {
+                stdout: String::from_utf8_lossy(&ran.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&ran.stderr).into_owned(),
+                status: match (status.code(), status.signal()) {
+                    (Some(code), _) => Status::Exit(code),
+                    (None, Some(sig)) => Status::Signal(sig),
+                    (None, None) => Status::Exit(-1),
+                },
+            },
+            None => Outcome {
+                stdout: String::new(),
+                stderr: String::new(),
+                status: Status::Timeout,
+            },
         };
         let out = |what: &str| {
             self.work
@@ -845,13 +831,15 @@ impl Runner<'_> {
         bin: &Path,
         reference: Option<&harness::ReferenceLibc>,
     ) -> String {
-        let env: String = c.env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
-        let args = self.args.join(" ");
-        let ours = format!(
-            "{env}LD_PRELOAD={} {} {args}",
-            self.v.so.display(),
-            bin.display()
-        );
+        let shown = |mut cmd: Command, preload: Option<&Path>| {
+            cmd.envs(c.env.iter().map(|(k, v)| (k, v)));
+            if let Some(so) = preload {
+                cmd.env("LD_PRELOAD", so);
+            }
+            cmd.args(self.args);
+            process::command_line(&cmd)
+        };
+        let ours = shown(Command::new(bin), Some(&self.v.so));
         let outputs = format!(
             "outputs in {}/{}.*",
             self.work.join("out").display(),
@@ -859,10 +847,8 @@ impl Runner<'_> {
         );
         match reference {
             Some(r) => format!(
-                "reproduce: {env}{} --library-path {} {} {args}  vs  {ours}  ({outputs})",
-                r.ld_so.display(),
-                r.lib_dir.display(),
-                bin.display()
+                "reproduce: {}  vs  {ours}  ({outputs})",
+                shown(r.command(bin), None)
             ),
             None => format!("reproduce: {ours}  ({outputs})"),
         }
@@ -921,9 +907,11 @@ mod tests {
 
     #[test]
     fn requirements_parse() {
-        let r = parse_requirement("!tcache").unwrap();
-        assert!(!r.wanted && matches!(&r.need, Need::Feature(f) if f == "tcache"));
-        let r = parse_requirement("\"malloc(): corrupted top size\"").unwrap();
+        let r = parse_requirement("!tcache").unwrap().unwrap();
+        assert!(!r.wanted && matches!(r.need, Need::Feature(Feature::Tcache)));
+        let r = parse_requirement("\"malloc(): corrupted top size\"")
+            .unwrap()
+            .unwrap();
         assert!(
             r.wanted && matches!(&r.need, Need::Literal(t) if t == "malloc(): corrupted top size")
         );
@@ -933,22 +921,27 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_feature_is_an_error() {
-        let p = Program {
-            name: "x".into(),
-            source: PathBuf::from("tests/c/diff/x.c"),
-            requires: vec![parse_requirement("tcahce").unwrap()],
-            link: Vec::new(),
-            allow: Vec::new(),
-            cases: Vec::new(),
-        };
-        let features = BTreeMap::from([("tcache".to_string(), true)]);
-        let sources = MallocSources(String::new());
-        let e = p.applies(&features, &sources).unwrap_err().to_string();
+    fn a_misspelled_feature_fails_with_its_file_and_line() {
+        let text = "/* Checks x. */\n/* diff: requires !tcahe */\nint main(void) { return 0; }\n";
+        let e = parse_directives(Path::new("tests/c/diff/x.c"), text)
+            .err()
+            .expect("an unknown feature is an error")
+            .to_string();
         assert!(
-            e.contains("no feature `tcahce`") && e.contains("tcache"),
+            e.starts_with("tests/c/diff/x.c:2: unknown feature 'tcahe' (known: eager_init, "),
             "{e}"
         );
+        assert!(e.contains("tcache, tcache_double_free_key"), "{e}");
+
+        let text = "/* Checks x. */\n/* diff: requires tcache */\n";
+        let p = parse_directives(Path::new("x.c"), text).unwrap();
+        let sources = MallocSources(String::new());
+        let with = Features {
+            tcache: true,
+            ..Features::default()
+        };
+        assert!(p.applies(&with, &sources));
+        assert!(!p.applies(&Features::default(), &sources));
     }
 
     #[test]

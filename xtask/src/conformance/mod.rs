@@ -10,8 +10,11 @@
 //!   version, built from its tree, whose verdicts must match the real glibc's
 //!   test for test, and every in-scope test must pass.
 //!
-//! Each suite yields one line `<version> <suite> <passed>/<total>`; the
-//! matrix is also written as a markdown table.
+//! Each suite yields one line `<version> <suite> <passed>/<total>` (with
+//! `(<n> unsupported)` when some cases were UNSUPPORTED under both libcs:
+//! neither passed nor failed); the matrix is also written as a markdown
+//! table, and the last line sums up `conformance: N passed, N failed, N
+//! unsupported`.
 //!
 //! Every version is checked at once: each in its own thread, every
 //! program they run (compilers, tests, cases) taking one of the machine's
@@ -54,6 +57,9 @@ pub struct SuiteResult {
     pub version: String,
     pub suite: &'static str,
     pub passed: usize,
+    /// Cases the real glibc and ours both report UNSUPPORTED (glibc's test
+    /// driver: exit 77), or ours without a reference: not counted as passed.
+    pub unsupported: usize,
     pub total: usize,
     /// One line per failing case: what and the first difference.
     pub failures: Vec<String>,
@@ -62,13 +68,38 @@ pub struct SuiteResult {
 }
 
 impl SuiteResult {
-    /// The summary line `<version> <suite> <passed>/<total>`.
+    /// The summary line `<version> <suite> <passed>/<total>[ (<n> unsupported)]`.
     pub fn line(&self) -> String {
-        format!(
-            "{} {} {}/{}",
-            self.version, self.suite, self.passed, self.total
-        )
+        format!("{} {} {}", self.version, self.suite, self.counts())
     }
+
+    /// `<passed>/<total>`, and `(<n> unsupported)` when there are any.
+    pub fn counts(&self) -> String {
+        let mut s = format!("{}/{}", self.passed, self.total);
+        if self.unsupported > 0 {
+            s.push_str(&format!(" ({} unsupported)", self.unsupported));
+        }
+        s
+    }
+
+    /// The cases that failed (at least one per failure line).
+    pub fn failed(&self) -> usize {
+        (self.total.saturating_sub(self.passed + self.unsupported)).max(self.failures.len())
+    }
+}
+
+/// The last line of a run: `conformance: N passed, N failed, N
+/// unsupported` (a suite that could not run counts one failure).
+pub fn summary(checked: &[Checked]) -> (String, usize) {
+    let errors: usize = checked.iter().map(|c| c.errors.len()).sum();
+    let results = checked.iter().flat_map(|c| &c.results);
+    let passed: usize = results.clone().map(|r| r.passed).sum();
+    let failed: usize = errors + results.clone().map(SuiteResult::failed).sum::<usize>();
+    let unsupported: usize = results.map(|r| r.unsupported).sum();
+    (
+        format!("conformance: {passed} passed, {failed} failed, {unsupported} unsupported"),
+        failed,
+    )
 }
 
 /// The project root.
@@ -152,34 +183,22 @@ pub fn check(version: &str, cache: &Cache, suites: &[Suite]) -> Checked {
             return checked;
         }
     };
-    let outcomes: Vec<(&str, Result<SuiteResult>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = suites
-            .iter()
-            .map(|&(name, run)| {
-                let ver = &ver;
-                s.spawn(move || {
-                    let r = run(ver).with_context(|| format!("glibc {version}: {name}"));
-                    match &r {
-                        Ok(r) => {
-                            let mut text = format!("{}\n", r.line());
-                            for f in &r.failures {
-                                text.push_str(&format!("  FAIL {f}\n"));
-                            }
-                            for n in &r.notes {
-                                text.push_str(&format!("  note: {n}\n"));
-                            }
-                            print(text);
-                        }
-                        Err(e) => print(format!("{version} {name}: ERROR {e:#}\n")),
-                    }
-                    (name, r)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a suite's thread"))
-            .collect()
+    let outcomes: Vec<(&str, Result<SuiteResult>)> = crate::at_once(suites, |&(name, run)| {
+        let r = run(&ver).with_context(|| format!("glibc {version}: {name}"));
+        match &r {
+            Ok(r) => {
+                let mut text = format!("{}\n", r.line());
+                for f in &r.failures {
+                    text.push_str(&format!("  FAIL {f}\n"));
+                }
+                for n in &r.notes {
+                    text.push_str(&format!("  note: {n}\n"));
+                }
+                print(text);
+            }
+            Err(e) => print(format!("{version} {name}: ERROR {e:#}\n")),
+        }
+        (name, r)
     });
     for (name, r) in outcomes {
         match r {
@@ -221,19 +240,10 @@ impl Row {
             Origin::Git { tag, .. } => format!("git tag {tag}"),
             Origin::Tree => "a source tree".to_string(),
         };
-        // The manifest's true features, and `tunables` where its build has
-        // them (the version's configure default: off in 2.25).
-        let mut features: Vec<String> = v
-            .manifest
-            .features
-            .iter()
-            .filter(|(_, on)| **on)
-            .map(|(name, _)| name.clone())
-            .collect();
-        if !v.manifest.tunables.is_empty() {
-            features.push("tunables".to_string());
-        }
-        features.sort();
+        // The manifest's true features, in name order (`tunables` among
+        // them where its build has them: the version's configure default,
+        // off in 2.25).
+        let features: Vec<&str> = v.manifest.features.enabled().map(|f| f.name()).collect();
         let reference = match &v.reference {
             Some(r) => format!(
                 "Debian libc6 {}",
@@ -262,7 +272,7 @@ fn cells(c: &Checked) -> Vec<String> {
     let mut row = vec![c.version.clone(), source, features, reference];
     for (suite, _) in SUITES {
         row.push(match c.results.iter().find(|r| r.suite == suite) {
-            Some(r) => format!("{}/{}", r.passed, r.total),
+            Some(r) => r.counts(),
             None if c.errors.iter().any(|e| e.starts_with(&format!("{suite}:"))) => {
                 "error".to_string()
             }
@@ -283,7 +293,7 @@ fn render(mut rows: Vec<Vec<String>>) -> String {
 }
 
 /// The matrix as a markdown table: one row per version, passed/total per
-/// suite (`-`: not run). No machine paths and no timings: it is the same
+/// suite and how many were unsupported, if any (`-`: not run). No machine paths and no timings: it is the same
 /// on every machine that gets the same results.
 pub fn table(checked: &[Checked]) -> String {
     render(checked.iter().map(cells).collect())
@@ -341,6 +351,16 @@ mod tests {
     use super::*;
 
     fn checked(version: &str, suites: &[(&'static str, usize, usize)]) -> Checked {
+        with_unsupported(
+            version,
+            &suites
+                .iter()
+                .map(|&(s, p, t)| (s, p, 0, t))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn with_unsupported(version: &str, suites: &[(&'static str, usize, usize, usize)]) -> Checked {
         Checked {
             version: version.to_string(),
             prepared: Some(Row {
@@ -350,10 +370,11 @@ mod tests {
             }),
             results: suites
                 .iter()
-                .map(|&(suite, passed, total)| SuiteResult {
+                .map(|&(suite, passed, unsupported, total)| SuiteResult {
                     version: version.to_string(),
                     suite,
                     passed,
+                    unsupported,
                     total,
                     failures: Vec::new(),
                     notes: vec!["/a/machine/path 1.5 s".to_string()],
@@ -378,6 +399,37 @@ mod tests {
             ]
         );
         assert!(!t.contains("/a/machine/path"));
+    }
+
+    #[test]
+    fn unsupported_is_counted_apart_from_passed_and_failed() {
+        let c = [
+            with_unsupported(
+                "2.44",
+                &[("differential", 69, 0, 69), ("glibc-tests", 196, 41, 239)],
+            ),
+            with_unsupported("2.36", &[("glibc-tests", 90, 3, 98)]),
+        ];
+        assert_eq!(
+            c[0].results[1].line(),
+            "2.44 glibc-tests 196/239 (41 unsupported)"
+        );
+        assert_eq!(c[0].results[0].line(), "2.44 differential 69/69");
+        assert_eq!(
+            table(&c[..1]).lines().nth(2),
+            Some("| 2.44 | GNU release tarball | fastbins, tcache | ours alone | 69/69 | 196/239 (41 unsupported) |")
+        );
+        // 2 of 2.44's glibc tests and 5 of 2.36's failed.
+        assert_eq!(
+            summary(&c),
+            (
+                "conformance: 355 passed, 7 failed, 44 unsupported".to_string(),
+                7
+            )
+        );
+        // The row reads back when merged.
+        let merged = merge_table(&table(&c), &[]);
+        assert!(merged.contains("| 196/239 (41 unsupported) |"), "{merged}");
     }
 
     #[test]

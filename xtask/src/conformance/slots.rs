@@ -11,6 +11,15 @@
 //! (they unlock a version's runs), then runs by their expected duration,
 //! longest first, so that the last programs to start are short ones and
 //! the cores finish together.
+//!
+//! This is the project's one hand-written pool, and why it is not rayon's
+//! (which the CLI uses): the limit is on programs running, shared by many
+//! independent callers at once (every version's thread, every suite's),
+//! each of which blocks while its program runs; the order is by priority
+//! over all of them, and estimates change while others run. A work-
+//! stealing pool of CPU-bound tasks has neither a shared priority queue
+//! nor room for threads that mostly wait on a child process. The threads
+//! themselves are free ([`crate::at_once`]); what they run takes a slot.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};

@@ -38,19 +38,19 @@ pub fn preloaded(so: &Path, program: impl AsRef<OsStr>) -> Command {
     cmd
 }
 
+/// `cmd` as a shell line: the variables it sets, the program and the
+/// arguments, quoted where a shell needs it.
 pub fn describe(cmd: &Command) -> String {
-    let mut text = String::new();
-    for (k, v) in cmd.get_envs() {
-        if let Some(v) = v {
-            text.push_str(&format!("{}={} ", k.to_string_lossy(), v.to_string_lossy()));
-        }
-    }
-    text.push_str(&cmd.get_program().to_string_lossy());
-    for a in cmd.get_args() {
-        text.push(' ');
-        text.push_str(&a.to_string_lossy());
-    }
-    text
+    let words = shell_words::join(
+        std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(OsStr::to_string_lossy),
+    );
+    let env = cmd.get_envs().filter_map(|(k, v)| {
+        let v = shell_words::quote(&v?.to_string_lossy()).into_owned();
+        Some(format!("{}={v}", k.to_string_lossy()))
+    });
+    env.chain([words]).collect::<Vec<_>>().join(" ")
 }
 
 /// Runs a command to completion (killing it and failing after [`TIMEOUT`]).

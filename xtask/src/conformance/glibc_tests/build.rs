@@ -18,6 +18,7 @@ use object::read::elf::ElfFile64;
 use object::Endianness;
 
 use super::plan::Tree;
+use crate::process::command_line;
 
 /// Internal headers of the tree that the tests and `support/` (or, up to
 /// 2.24, `test-skeleton.c`: siglist.h) include, copied
@@ -401,20 +402,11 @@ fn cmd_file(out: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// A command line as one string (for the cache and for messages).
-pub fn describe(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Runs a compiler command line, unless `out` is fresh for `key` + the
 /// command (the files the command names are its inputs). Ok(true) if it
 /// ran; Err(the compiler's message) if it failed.
 pub fn run_cached(mut cmd: Command, out: &Path, key: &str) -> std::result::Result<bool, String> {
-    let line = format!("{key}\n{}", describe(&cmd));
+    let line = format!("{key}\n{}", command_line(&cmd));
     let inputs: Vec<PathBuf> = cmd
         .get_args()
         .map(PathBuf::from)
@@ -426,7 +418,7 @@ pub fn run_cached(mut cmd: Command, out: &Path, key: &str) -> std::result::Resul
     let _ = fs::remove_file(out);
     let o = cmd
         .output()
-        .map_err(|e| format!("{}: {e}", describe(&cmd)))?;
+        .map_err(|e| format!("{}: {e}", command_line(&cmd)))?;
     if !o.status.success() {
         let _ = fs::remove_file(out);
         return Err(format!(

@@ -1,12 +1,14 @@
 //! Running test programs: each in its own process group with a hard time
 //! limit (the group is killed when it runs out, and after the program
-//! exits, so no stray child survives), output to a file.
+//! exits, so no stray child survives: [`crate::process::run`]), output to
+//! a file.
 
 use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+use crate::process;
 
 /// glibc's verdict for a test program's exit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,68 +61,20 @@ pub struct Ran {
 }
 
 /// Runs `cmd` with stdin from /dev/null and stdout and stderr into `out`,
-/// in a new process group that is killed after `limit`.
+/// in a new process group that is killed after `limit` ([`process::run`]).
 pub fn run(mut cmd: Command, out: &Path, limit: Duration) -> std::io::Result<Ran> {
-    use std::os::unix::process::ExitStatusExt;
     let file = File::create(out)?;
-    cmd.stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .process_group(0);
-    let start = Instant::now();
-    let child = cmd.spawn()?;
-    let pid = child.id() as i32;
-    let mut pause = Duration::from_millis(1);
-    let mut timed_out = false;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let flags = if timed_out { 0 } else { libc::WNOHANG };
-        // SAFETY: wait4 on the pid of the child spawned above, which only
-        // this function waits for (std's Child is never waited on).
-        let r = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
-        if r == pid {
-            break (status, usage);
-        }
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-        if !timed_out && start.elapsed() >= limit {
-            kill_group(pid);
-            timed_out = true;
-            continue;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(25));
-    };
-    drop(child);
-    let took = start.elapsed();
-    // Whatever the program left running in its group goes with it.
-    kill_group(pid);
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    let verdict = if timed_out {
-        Verdict::Fail(format!("timed out after {} s", limit.as_secs()))
-    } else {
-        Verdict::of(std::process::ExitStatus::from_raw(status))
+    cmd.stdout(file.try_clone()?).stderr(file);
+    let ran = process::run(cmd, limit)?;
+    let verdict = match ran.status {
+        Some(status) => Verdict::of(status),
+        None => Verdict::Fail(format!("timed out after {} s", limit.as_secs())),
     };
     Ok(Ran {
         verdict,
-        took,
-        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        took: ran.took,
+        cpu: ran.cpu,
     })
-}
-
-/// SIGKILL to the process group that `run` created for its child.
-fn kill_group(group: i32) {
-    // SAFETY: kill(2) with a negative pid signals exactly that process
-    // group, which `run` created for a child it spawned.
-    unsafe {
-        libc::kill(-group, libc::SIGKILL);
-    }
 }
 
 /// The first `n` non-empty lines of a file, for failure messages.

@@ -1,0 +1,101 @@
+//! `resolver build`: build manifests' shared objects with a C compiler.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use manifest::Manifest;
+
+use crate::common::{in_parallel, pinned_manifests, say};
+use crate::sources::{SourceArgs, Sources};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The manifest (YAML or JSON), e.g. nix/manifests/glibc-2.36.yaml;
+    /// repeat to build several in parallel.
+    #[arg(long, value_name = "FILE", required_unless_present = "pinned")]
+    manifest: Vec<PathBuf>,
+    /// Build every manifest in nix/manifests, in parallel.
+    #[arg(long, conflicts_with_all = ["manifest", "src", "git", "glibc"])]
+    pinned: bool,
+    #[command(flatten)]
+    src: SourceArgs,
+    /// Output directory [default: <project>/target/malloc].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The debug build (-O0 -g3) instead of -O2 -g.
+    #[arg(long, env = "DEBUG", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    debug: bool,
+    /// Call __malloc_hook, __free_hook, __realloc_hook, __memalign_hook
+    /// and __after_morecore_hook as glibc 2.33 did (versions from 2.34;
+    /// earlier ones have them natively). Names the .so `...-hooks.so`.
+    #[arg(long)]
+    hooks: bool,
+    /// Compile in the tracer, switched on at run time by
+    /// MALLOC_STANDALONE_TRACE=<file> (MALLOC_STANDALONE_TRACE_FORMAT=
+    /// mtrace|jsonl). Names the .so `...-trace.so`.
+    #[arg(long)]
+    trace: bool,
+}
+
+pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
+    let requested: Vec<String> = [("hooks", a.hooks), ("trace", a.trace)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(o, _)| o.to_string())
+        .collect();
+    let manifests: Vec<PathBuf> = if a.pinned {
+        pinned_manifests(project)?
+    } else {
+        a.manifest
+    };
+    let several = manifests.len() > 1;
+    if several && (a.src.src.is_some() || a.src.git.is_some()) {
+        bail!("--src and --git name one tree; build several manifests from their pinned sources");
+    }
+    let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
+    let built = in_parallel(&manifests, "build", |path, bar| {
+        let m = Manifest::load(path)?;
+        bar.set_message(format!("glibc {}", m.version));
+        let note = |line: String| say(bar, line);
+        let opened = sources.open(&a.src, Some((path, &m)), &note)?;
+        let [s] = opened.as_slice() else {
+            bail!("build takes exactly one source");
+        };
+        // Each build also compiles its units in parallel: a version's
+        // malloc.c is its long pole, so overlapping versions pays.
+        let mut opts = build::BuildOptions::new(out.clone(), a.debug);
+        opts.options = requested.clone();
+        for o in &requested {
+            if build::native_option(&m, o) {
+                say(
+                    bar,
+                    format!("glibc {}: --{o}: the default build has them", m.version),
+                );
+            }
+        }
+        let start = Instant::now();
+        let built = build::build(&m, &s.root, project, &opts)
+            .with_context(|| format!("building glibc {} from {}", m.version, path.display()))?;
+        say(
+            bar,
+            format!(
+                "glibc {}: compiled {} unit(s), {}, {:.2} s",
+                m.version,
+                built.compiled,
+                if built.linked {
+                    "linked"
+                } else {
+                    "link up to date"
+                },
+                start.elapsed().as_secs_f64()
+            ),
+        );
+        Ok(built.so)
+    })?;
+    for so in built {
+        println!("{}", so.display());
+    }
+    Ok(())
+}

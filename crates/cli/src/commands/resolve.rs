@@ -1,0 +1,78 @@
+//! `resolver resolve`: resolve glibc versions and write their manifests.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use resolve::SourceInfo;
+use source::GlibcSource;
+
+use crate::common::{in_parallel, list_manifests, options, say};
+use crate::sources::{self, SourceArgs, Sources};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    src: SourceArgs,
+    /// Directory for the manifests [default: <project>/nix/manifests].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Upper bound on resolution rounds.
+    #[arg(long, env = "MAX_ITERS", default_value_t = 8)]
+    max_iters: usize,
+    /// Re-resolve every manifest already in the output directory, from the
+    /// exact source each one pins.
+    #[arg(long, conflicts_with_all = ["src", "git", "glibc"])]
+    pinned: bool,
+    /// Also write the dependency graph (Graphviz) next to each manifest.
+    #[arg(long)]
+    graph: bool,
+}
+
+pub fn run(args: Args, sources: &Sources, project: &Path) -> Result<()> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| project.join("nix/manifests"));
+    let trees: Vec<GlibcSource> = if args.pinned {
+        let mut pins = list_manifests(&out)?;
+        if pins.is_empty() {
+            bail!("--pinned: no manifests in {}", out.display());
+        }
+        pins.sort_by(|(_, a), (_, b)| a.version.cmp(&b.version));
+        pins.iter()
+            .map(|(path, m)| sources.pinned(m, path, &sources::stderr))
+            .collect::<Result<_>>()?
+    } else {
+        sources.open(&args.src, None, &sources::stderr)?
+    };
+    let opts = options(project, args.max_iters);
+    let paths = in_parallel(&trees, "resolution", |s, bar| {
+        bar.set_message(format!("glibc {}", s.version));
+        let start = Instant::now();
+        let r = resolve::resolve(&SourceInfo::of(s), &opts)
+            .with_context(|| format!("resolving glibc {} at {}", s.version, s.root.display()))?;
+        let path = r.manifest.write(&out)?;
+        if args.graph {
+            let dot = out.join(format!("{}.dot", r.manifest.stem()));
+            manifest::write_atomic(&dot, r.graph.to_dot().as_bytes())?;
+        }
+        let (n, e) = r.graph.size();
+        say(
+            bar,
+            format!(
+                "glibc {}: converged in {} iteration(s), {} files pinned, {n} graph nodes, {e} edges, {:.2} s",
+                s.version,
+                r.iterations,
+                r.manifest.verbatim.len(),
+                start.elapsed().as_secs_f64()
+            ),
+        );
+        Ok(path)
+    })?;
+    for p in &paths {
+        println!("{}", p.display());
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod run;
 
 use std::collections::HashMap;

@@ -11,6 +11,7 @@
 
 pub mod fixture;
 pub mod run;
+pub mod tarballs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -107,8 +108,11 @@ pub fn project() -> PathBuf {
         .expect("the project root")
 }
 
+/// `nix/manifests/glibc-<version>.yaml`.
 pub fn pinned_path(version: &str) -> PathBuf {
-    project().join(format!("nix/manifests/glibc-{version}.yaml"))
+    project()
+        .join(manifest::COMMITTED_DIR)
+        .join(format!("glibc-{version}.yaml"))
 }
 
 pub fn cache() -> Cache {

@@ -3,8 +3,9 @@
 //! This module depends on nothing else in the crate, so builders (the plain
 //! CLI and the Nix flake, which reads the JSON twin) see only this schema.
 //! Every list is sorted or in a meaningful fixed order, every path is
-//! relative, and nothing records time or machine, so the same inputs give the
-//! same bytes on any machine.
+//! relative, and nothing records time or machine paths, so the same inputs
+//! give the same bytes on any machine. The host's libc and headers are
+//! inputs too: [`Host`] records which ones a manifest was resolved with.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,41 @@ pub struct Manifest {
     /// version's allocator exactly. (Absent from schema 1 manifests.)
     #[serde(default)]
     pub options: BTreeMap<String, BuildOption>,
+    /// The host it was resolved on: what of the plan came from the host's
+    /// libc and headers, which another host may answer differently.
+    /// (Absent from manifests written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Host>,
+}
+
+/// What a resolution took from its host (ARCHITECTURE.md, "What a manifest
+/// takes from the host"): which of the allocator's needs the host's libc
+/// satisfies (and so no stub, mapping or glibc file does), the allocator API
+/// of its `<malloc.h>` that a stub must bridge, and the host headers that
+/// declare, include and shadow. Identified, not listed: two hosts with the
+/// same three values resolve a tree alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// The host libc's release banner, e.g. `GNU C Library (Debian GLIBC
+    /// 2.36-9+deb12u14) stable release version 2.36`.
+    pub libc: String,
+    /// sha256 of the public symbols linking with `-lc` provides, sorted,
+    /// one per line.
+    pub exports_sha256: String,
+    /// sha256 of the host headers the resolution read (the libc's and the
+    /// compiler's): `<sha256>  <path>` of each, sorted by path, one per line.
+    pub headers_sha256: String,
+}
+
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` (exports sha256 {}, headers sha256 {})",
+            self.libc, self.exports_sha256, self.headers_sha256
+        )
+    }
 }
 
 /// What switching on one build option adds to the plan.

@@ -1228,6 +1228,7 @@ fn finish(
         features,
         tunables,
         options,
+        host: None,
     };
     Ok(Resolution {
         manifest,

@@ -60,8 +60,11 @@ pub const BRIDGE: &str = "bridge";
 pub const EXPERIMENT_EXPORTS: &[&str] = &["__morecore", "__default_morecore"];
 
 /// The functions the host's own `<malloc.h>` declares: the allocator API a
-/// program built on this host may call.
-fn host_malloc_api(index: &Index, scratch: &Path) -> Result<BTreeSet<String>, ResolveError> {
+/// program built on this host may call. Also the host headers read.
+fn host_malloc_api(
+    index: &Index,
+    scratch: &Path,
+) -> Result<(BTreeSet<String>, BTreeSet<PathBuf>), ResolveError> {
     let probe = scratch.join("host-malloc-api.c");
     std::fs::write(&probe, "#include <malloc.h>\n").map_err(io(&probe))?;
     let args: Vec<String> = ["-x", "c", "-std=gnu11", "-D_GNU_SOURCE"]
@@ -80,8 +83,14 @@ fn host_malloc_api(index: &Index, scratch: &Path) -> Result<BTreeSet<String>, Re
         }
         Walk::Continue
     });
+    let headers = tu
+        .inclusions()
+        .into_iter()
+        .filter(|i| i.includer.is_some())
+        .map(|i| i.file.canonicalize().unwrap_or(i.file))
+        .collect();
     let _ = std::fs::remove_file(&probe);
-    Ok(out)
+    Ok((out, headers))
 }
 
 /// Errors from resolution.
@@ -591,7 +600,8 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     // The host's allocator API that this version lacks (2.31 has no
     // mallinfo2): a program calling it would reach the host's own, idle
     // allocator, so a stub must bridge it to this version's allocator.
-    let bridges: BTreeSet<String> = host_malloc_api(&index, gen_dir.path())?
+    let (host_api, host_api_headers) = host_malloc_api(&index, gen_dir.path())?;
+    let bridges: BTreeSet<String> = host_api
         .into_iter()
         .filter(|n| !exports_wanted.contains_key(n) && host.exports(n))
         .collect();
@@ -790,7 +800,7 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     );
     let probes = probe_has_include(&index, &args, gen_dir.path(), &roots, &facts, &tus)?;
 
-    finish(
+    let mut resolution = finish(
         src,
         probes,
         &roots,
@@ -803,7 +813,23 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
         facts,
         exports_wanted,
         iterations,
-    )
+    )?;
+    // What the plan took from the host: its libc, and every host header
+    // read (the parse's and the <malloc.h> probe's).
+    let host_headers: BTreeSet<PathBuf> = resolution
+        .graph
+        .nodes()
+        .filter_map(|n| match n {
+            Node::File {
+                path,
+                class: FileClass::Host,
+            } => Some(PathBuf::from(path)),
+            _ => None,
+        })
+        .chain(host_api_headers)
+        .collect();
+    resolution.manifest.host = Some(host.fingerprint(&host_headers)?);
+    Ok(resolution)
 }
 
 /// The files `__has_include` finds for the build's own files (glibc's,

@@ -220,6 +220,37 @@ fn resolution_is_deterministic_and_has_no_machine_paths() {
     );
 }
 
+/// The manifest says which host it was resolved on: its libc's banner and
+/// what identifies its exports and the host headers read, never a path.
+#[test]
+fn the_host_it_was_resolved_on_is_recorded() {
+    let m = fixture::resolve().manifest;
+    let host = m.host.clone().expect("a host record");
+    assert!(
+        host.libc.starts_with("GNU C Library ") && host.libc.contains("release version 2."),
+        "{}",
+        host.libc
+    );
+    let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    assert!(
+        hex64(&host.exports_sha256) && hex64(&host.headers_sha256),
+        "{host:?}"
+    );
+    // Another plan on the same host: another header read, the same exports.
+    let f = Fixture::copy();
+    f.edit(
+        "misc/tiny_page_size.c",
+        "#include <unistd.h>\n",
+        "#include <unistd.h>\n#include <stdint.h>\n",
+    );
+    let other = f.resolve().unwrap().manifest.host.unwrap();
+    assert_eq!(
+        (&other.libc, &other.exports_sha256),
+        (&host.libc, &host.exports_sha256)
+    );
+    assert_ne!(other.headers_sha256, host.headers_sha256);
+}
+
 // ---------------------------------------------------------------- broken trees
 
 /// The error of a resolution that must fail.

@@ -1,6 +1,7 @@
 //! The committed manifests (`nix/manifests/`), read without resolving or
 //! fetching anything: the tests' list of versions is all of them, each
-//! parses, and its JSON twin carries exactly its data. (Whether they are
+//! parses, records the host it was resolved on, and its JSON twin carries
+//! exactly its data. (Whether they are
 //! fresh, which takes every version's source: the system tier's
 //! `resolve.rs`.)
 
@@ -29,6 +30,12 @@ fn each_parses_and_its_json_twin_has_the_same_data() {
         let m = Manifest::load(&yaml).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(m.version, version, "{}", yaml.display());
         assert_eq!(yaml, pinned_path(&version));
+        assert!(
+            m.host.is_some(),
+            "{} does not record the host it was resolved on: re-resolve it \
+             (cargo run -p resolver -- resolve --pinned)",
+            yaml.display()
+        );
         let json = yaml.with_extension("json");
         let twin = Manifest::load(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(twin, m, "{} and {}", yaml.display(), json.display());

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
 use build::{build, BuildOptions};
@@ -211,17 +211,15 @@ fn conformance_cmd(
 }
 
 fn pinned() -> Result<Vec<Manifest>> {
-    let dir = project().join("nix/manifests");
     let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir).with_context(|| dir.display().to_string())? {
-        let p = e?.path();
-        if p.extension().is_some_and(|x| x == "yaml") {
-            out.push(Manifest::load(&p)?);
-        }
+    for (_, p) in manifest::committed(&project())? {
+        out.push(Manifest::load(&p)?);
     }
-    out.sort_by(|a, b| a.version.cmp(&b.version));
     if out.is_empty() {
-        bail!("no manifests in {}", dir.display());
+        bail!(
+            "no manifests in {}",
+            project().join(manifest::COMMITTED_DIR).display()
+        );
     }
     Ok(out)
 }

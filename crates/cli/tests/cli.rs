@@ -1,13 +1,17 @@
-//! The command line's contract: the manifest path is the last line of
-//! stdout, and every bad input fails with a specific message, a non-zero
-//! exit, and no file left behind.
+//! The command line's contract, hermetic: the manifest's (or the shared
+//! object's) path is the last line of stdout, and every bad input fails with
+//! a specific message, a non-zero exit, and no file left behind. Glibc trees
+//! here are the small fixture (`tests/fixtures/`, `common::fixture`) or
+//! made up on the spot; nothing is fetched.
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
+use common::fixture::{self, Fixture};
 use common::*;
+use manifest::SCHEMA;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -41,24 +45,6 @@ fn fake_tree(version: &str) -> tempfile::TempDir {
 }
 
 #[test]
-fn resolve_prints_the_manifest_path_last() {
-    let src = tree("2.36");
-    let out = tempfile::tempdir().unwrap();
-    let o = resolver(&[
-        "resolve",
-        "--src",
-        src.root.to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let last = stdout.lines().last().unwrap();
-    assert_eq!(Path::new(last), out.path().join("glibc-2.36.yaml"));
-    assert!(out.path().join("glibc-2.36.json").is_file());
-}
-
-#[test]
 fn missing_path() {
     let out = tempfile::tempdir().unwrap();
     let o = resolver(&[
@@ -86,32 +72,6 @@ fn directory_that_is_not_glibc() {
     ]);
     assert_fails_with(&o, &[d.path().to_str().unwrap(), "malloc/malloc.c"]);
     assert!(empty(out.path()));
-}
-
-/// Releases whose allocator this approach cannot build are refused with the
-/// reason their own source gives, and nothing is written: up to 2.19 the
-/// thread library is a configure add-on with sysdeps of its own.
-#[test]
-fn releases_that_cannot_be_done_are_refused_with_their_reason() {
-    for v in ["2.17", "2.19"] {
-        let tarball = project()
-            .join("../shared/glibc-sources")
-            .join(format!("glibc-{v}.tar.xz"));
-        assert!(tarball.is_file(), "{} is missing", tarball.display());
-        let out = tempfile::tempdir().unwrap();
-        let o = resolver(&[
-            "resolve",
-            "--src",
-            tarball.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-        ]);
-        assert_fails_with(
-            &o,
-            &[&format!("glibc {v} cannot be resolved"), "nptl/sysdeps"],
-        );
-        assert!(empty(out.path()), "glibc {v} left files behind");
-    }
 }
 
 #[test]
@@ -176,111 +136,306 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+// ---------------------------------------------------------------- on the fixture
+
+/// The resolver binary with the fixture's project and a cache of its own
+/// (which must stay empty: nothing here is fetched or unpacked).
+fn on_fixture(project: &Path, cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resolver"));
+    cmd.arg("--project")
+        .arg(project)
+        .arg("--cache")
+        .arg(cache)
+        .env_remove("MAX_ITERS")
+        .env_remove("DEBUG")
+        .env_remove("CC");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run resolver")
+}
+
+fn path_arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `resolver resolve` of the fixture into `out`: the manifest's path.
+fn resolve_fixture(out: &Path) -> PathBuf {
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path()).args([
+        "resolve",
+        "--src",
+        path_arg(&fixture::tree()),
+        "--out",
+        path_arg(out),
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(empty(cache.path()), "resolving a tree used the cache");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    PathBuf::from(stdout.lines().last().expect("a path"))
+}
+
+#[test]
+fn resolve_prints_the_manifest_path_last() {
+    let out = tempfile::tempdir().unwrap();
+    let yaml = resolve_fixture(out.path());
+    assert_eq!(yaml, out.path().join("glibc-2.99.yaml"));
+    let json = out.path().join("glibc-2.99.json");
+    assert!(json.is_file());
+    // What the command wrote is what the library resolves.
+    let m = fixture::resolve().manifest;
+    assert_eq!(std::fs::read_to_string(&yaml).unwrap(), m.to_yaml());
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), m.to_json());
+}
+
 #[test]
 fn libclang_missing_names_the_package() {
-    let src = tree("2.36");
     let out = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"))
-        .args([
-            "resolve",
-            "--src",
-            src.root.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-        ])
-        .current_dir(project())
-        .env("LIBCLANG_PATH", "/nonexistent/libclang")
-        .output()
-        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["resolve", "--src", path_arg(&fixture::tree())])
+        .args(["--out", path_arg(out.path())])
+        .env("LIBCLANG_PATH", "/nonexistent/libclang"));
     assert_fails_with(&o, &["libclang", "libclang1-14"]);
     assert!(empty(out.path()));
 }
 
 #[test]
 fn no_convergence_names_what_is_still_missing() {
-    let src = tree("2.36");
     let out = tempfile::tempdir().unwrap();
-    let o = resolver(&[
-        "resolve",
-        "--src",
-        src.root.to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-        "--max-iters",
-        "1",
-    ]);
-    // The first round always maps internal aliases such as __mmap.
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["resolve", "--src", path_arg(&fixture::tree())])
+        .args(["--out", path_arg(out.path()), "--max-iters", "1"]));
+    // The first round maps internal aliases such as __mmap.
     assert_fails_with(&o, &["after 1 iterations", "-D__mmap=mmap"]);
     assert!(empty(out.path()));
 }
 
 #[test]
-fn a_missing_shim_is_reported_with_its_include_chain() {
-    let src = tree("2.36");
-    // A copy of the project without the tunables shim: glibc's own
-    // elf/dl-tunables.h takes its place and wants a header only glibc's build
-    // generates.
-    let proj = tempfile::tempdir().unwrap();
-    copy_dir(&project().join("shims"), &proj.path().join("shims"));
-    copy_dir(&project().join("stubs"), &proj.path().join("stubs"));
-    std::fs::remove_file(proj.path().join("shims/elf/dl-tunables.h")).unwrap();
+fn a_missing_header_is_reported_with_its_include_chain_and_nothing_written() {
+    let f = Fixture::copy();
+    std::fs::remove_file(f.project().join("shims/tiny-config.h")).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = resolver(&[
-        "--project",
-        proj.path().to_str().unwrap(),
-        "resolve",
-        "--src",
-        src.root.to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&f.project(), cache.path())
+        .args(["resolve", "--src", path_arg(&f.tree())])
+        .args(["--out", path_arg(out.path())]));
     assert_fails_with(
         &o,
         &[
-            "header <dl-tunable-list.h> not found (included at elf/dl-tunables.h:",
-            "add shims/dl-tunable-list.h",
+            "header <tiny-config.h> not found (included at malloc/malloc.c:",
+            "add shims/tiny-config.h",
             "why: malloc/malloc.c (verbatim)",
-            "-> malloc/arena.c (verbatim)",
         ],
     );
     assert!(empty(out.path()));
 }
 
 #[test]
-fn newer_schema_is_refused() {
-    let m = resolved("2.36");
-    let text = m
-        .to_yaml()
-        .replace(&format!("schema: {}\n", manifest::SCHEMA), "schema: 999\n");
-    let f = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(f.path(), text).unwrap();
-    let src = tree("2.36");
-    let o = resolver(&[
-        "verify",
-        "--manifest",
-        f.path().to_str().unwrap(),
-        "--src",
-        src.root.to_str().unwrap(),
-    ]);
-    assert_fails_with(&o, &["schema 999", "newer"]);
-}
-
-#[test]
 fn graph_writes_dot() {
-    let src = tree("2.36");
-    let o = resolver(&[
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path()).args([
         "graph",
         "--src",
-        src.root.to_str().unwrap(),
+        path_arg(&fixture::tree()),
         "--format",
         "dot",
-    ]);
+    ]));
     assert!(o.status.success(), "{}", stderr(&o));
     let dot = String::from_utf8_lossy(&o.stdout);
     assert!(dot.starts_with("digraph malloc {"));
     assert!(dot.contains("malloc/malloc.c (verbatim)"));
     assert!(dot.contains("malloc/arena.c (verbatim)"));
-    assert!(dot.contains("(shim)"));
+    assert!(dot.contains("shims/tiny-config.h (shim)"));
+    assert!(dot.contains("stubs/fatal.c (stub)"));
     assert!(dot.contains("includes@"));
     assert!(dot.contains("provided-by"));
+}
+
+#[test]
+fn verify_accepts_the_tree_and_names_a_changed_file() {
+    let out = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(out.path());
+    let f = Fixture::copy();
+    let verify = |tree: &Path| {
+        let cache = tempfile::tempdir().unwrap();
+        run(on_fixture(&fixture::project(), cache.path()).args([
+            "verify",
+            "--manifest",
+            path_arg(&manifest),
+            "--src",
+            path_arg(tree),
+        ]))
+    };
+    let o = verify(&f.tree());
+    assert!(o.status.success(), "{}", stderr(&o));
+    f.edit("malloc/arena.c", "arena_count", "arena_count_changed");
+    let o = verify(&f.tree());
+    assert_fails_with(&o, &["malloc/arena.c"]);
+    assert!(
+        !stderr(&o).contains("malloc/malloc.c:"),
+        "only the changed file is named: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(out.path());
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(&format!("schema: {SCHEMA}\n"), "schema: 999\n");
+    std::fs::write(&manifest, text).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path()).args([
+        "verify",
+        "--manifest",
+        path_arg(&manifest),
+        "--src",
+        path_arg(&fixture::tree()),
+    ]));
+    assert_fails_with(&o, &["schema 999", "newer"]);
+}
+
+#[test]
+fn build_prints_the_so_last_and_exports_the_manifests_names() {
+    use object::{Object, ObjectSymbol};
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let out = dir.path().join("out");
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path()).args([
+        "build",
+        "--manifest",
+        path_arg(&manifest),
+        "--src",
+        path_arg(&fixture::tree()),
+        "--out",
+        path_arg(&out),
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(empty(cache.path()), "building from a tree used the cache");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let so = PathBuf::from(stdout.lines().last().unwrap());
+    assert_eq!(so, out.join("libmalloc-glibc-2.99.so"));
+    let bytes = std::fs::read(&so).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let mut exported: Vec<String> = elf
+        .dynamic_symbols()
+        .filter(|s| s.is_definition() && s.is_global())
+        .map(|s| s.name().unwrap().to_string())
+        .collect();
+    exported.sort();
+    assert_eq!(exported, ["free", "malloc", "malloc_usable_size"]);
+}
+
+#[test]
+fn missing_compiler_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let out = dir.path().join("out");
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["build", "--manifest", path_arg(&manifest)])
+        .args(["--src", path_arg(&fixture::tree()), "--out", path_arg(&out)])
+        .env("CC", "/nonexistent/cc"));
+    assert_fails_with(&o, &["/nonexistent/cc", "apt-get install gcc"]);
+    assert!(empty(&out), "wrote files");
+}
+
+#[test]
+fn a_changed_glibc_file_fails_the_build_before_compiling_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let f = Fixture::copy();
+    f.edit("malloc/arena.c", "static void", "/* edited */\nstatic void");
+    let out = dir.path().join("out");
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["build", "--manifest", path_arg(&manifest)])
+        .args(["--src", path_arg(&f.tree()), "--out", path_arg(&out)]));
+    assert_fails_with(&o, &["malloc/arena.c"]);
+    assert!(!out.join("libmalloc-glibc-2.99.so").exists());
+    let objects: Vec<PathBuf> = walk(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "o"))
+        .collect();
+    assert!(objects.is_empty(), "something was compiled: {objects:?}");
+}
+
+#[test]
+fn newer_schema_is_refused_by_build() {
+    let text = std::fs::read_to_string(pinned_path("2.36"))
+        .unwrap()
+        .replace(
+            &format!("schema: {SCHEMA}\n"),
+            &format!("schema: {}\n", SCHEMA + 1),
+        );
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), text).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = resolver(&[
+        "build",
+        "--manifest",
+        f.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains(&format!("schema {}", SCHEMA + 1)) && e.contains("newer"),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------- replay
+
+fn write(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    p
+}
+
+#[test]
+fn bad_traces_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = replay::compile("cc", &project(), dir.path()).expect("compile tools/replay.c");
+    for (lines, says) in [
+        (
+            vec![r#"{"seq":0,"op":"mallocx","size":1,"ret":"0x1"}"#],
+            ":1: unknown op \"mallocx\"",
+        ),
+        (
+            vec![
+                r#"{"seq":0,"op":"malloc","size":1,"ret":"0x1"}"#,
+                "not json",
+            ],
+            ":2: not a JSON object",
+        ),
+        (
+            vec![r#"{"seq":0,"op":"malloc","size":1,"ret":16}"#],
+            ":1: \"ret\" must be",
+        ),
+        (
+            vec![r#"{"seq":0,"op":"malloc","ret":"0x10"}"#],
+            ":1: no \"size\"",
+        ),
+        (vec![r#"{"op":"start"}"#], "no calls in the trace"),
+    ] {
+        let lines: Vec<String> = lines.into_iter().map(String::from).collect();
+        let trace = write(dir.path(), "bad.jsonl", &lines);
+        let e = replay::replay(&r, &trace, None).unwrap_err().to_string();
+        assert!(e.contains(says), "expected {says:?} in: {e}");
+    }
+    // The command refuses a missing trace before building anything.
+    let o = common::resolver(&["replay", "/nonexistent/trace.jsonl"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && stderr.contains("cannot read the trace /nonexistent/trace.jsonl"),
+        "{stderr}"
+    );
 }

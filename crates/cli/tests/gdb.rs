@@ -13,26 +13,11 @@ use std::sync::OnceLock;
 use common::run::{clean, compile, run_ok, Abi};
 use common::{build_so, pinned, scratch};
 
-/// One test module per version with a committed manifest
-/// (`common::with_versions!`).
-macro_rules! per_version {
-    ($($module:ident: $version:literal),* $(,)?) => {
-        $(
-            mod $module {
-                #[test]
-                fn heap_lists_what_the_program_freed() {
-                    super::lists_what_was_freed($version)
-                }
-                #[test]
-                fn heap_shows_a_threads_arena() {
-                    super::threads_arena($version)
-                }
-            }
-        )*
-    };
+// One test module per version with a committed manifest.
+common::per_version! {
+    heap_lists_what_the_program_freed => lists_what_was_freed,
+    heap_shows_a_threads_arena => threads_arena,
 }
-
-common::with_versions!(per_version);
 
 fn program() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();

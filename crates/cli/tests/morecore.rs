@@ -13,26 +13,11 @@ use std::sync::OnceLock;
 use common::run::{compile, preloaded, run, run_ok, Abi};
 use common::{build_so, scratch};
 
-/// One test module per version with a committed manifest
-/// (`common::with_versions!`).
-macro_rules! per_version {
-    ($($module:ident: $version:literal),* $(,)?) => {
-        $(
-            mod $module {
-                #[test]
-                fn program_sets_morecore() {
-                    super::program_sets_morecore($version)
-                }
-                #[test]
-                fn environment_fixes_the_heap() {
-                    super::environment_fixes_the_heap($version)
-                }
-            }
-        )*
-    };
+// One test module per version with a committed manifest.
+common::per_version! {
+    program_sets_morecore => program_sets_morecore,
+    environment_fixes_the_heap => environment_fixes_the_heap,
 }
-
-common::with_versions!(per_version);
 
 fn program() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();

@@ -72,20 +72,13 @@ fn shared_tarball(version: &str) -> PathBuf {
 
 /// Every committed manifest, from its JSON twin (what the flake reads).
 fn manifests() -> Vec<Manifest> {
-    let dir = project().join("nix/manifests");
-    let mut out: Vec<Manifest> = std::fs::read_dir(&dir)
+    manifest::committed(&project())
         .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| Manifest::load(&p).unwrap_or_else(|e| panic!("{e}")))
-        .collect();
-    out.sort_by_key(|m| version_key(&m.version));
-    out
-}
-
-fn version_key(v: &str) -> Vec<u32> {
-    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+        .into_iter()
+        .map(|(_, yaml)| {
+            Manifest::load(&yaml.with_extension("json")).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
 }
 
 /// Every variant the flake should build of `m`: no options and each set of

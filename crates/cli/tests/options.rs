@@ -18,30 +18,12 @@ use std::sync::OnceLock;
 use common::run::{clean, compile, preloaded, run, run_ok, Abi};
 use common::{build_so, build_with, pinned, reference, scratch};
 
-/// One test module per version with a committed manifest
-/// (`common::with_versions!`).
-macro_rules! per_version {
-    ($($module:ident: $version:literal),* $(,)?) => {
-        $(
-            mod $module {
-                #[test]
-                fn hooks_behave_as_in_glibc() {
-                    super::hooks($version)
-                }
-                #[test]
-                fn trace_in_mtrace_format() {
-                    super::trace_mtrace($version)
-                }
-                #[test]
-                fn trace_in_jsonl_format() {
-                    super::trace_jsonl($version)
-                }
-            }
-        )*
-    };
+// One test module per version with a committed manifest.
+common::per_version! {
+    hooks_behave_as_in_glibc => hooks,
+    trace_in_mtrace_format => trace_mtrace,
+    trace_in_jsonl_format => trace_jsonl,
 }
-
-common::with_versions!(per_version);
 
 fn program(name: &'static str, abi: Abi) -> PathBuf {
     static DONE: common::OnceMap<PathBuf> = OnceLock::new();

@@ -28,42 +28,15 @@ use common::{build_so, pinned, reference, scratch};
 use object::read::elf::{Dyn, ElfFile64, Sym};
 use object::{Endianness, SymbolIndex};
 
-/// One test module per version with a committed manifest
-/// (`common::with_versions!`).
-macro_rules! per_version {
-    ($($module:ident: $version:literal),* $(,)?) => {
-        $(
-            mod $module {
-                #[test]
-                fn symbol_hygiene() {
-                    super::symbol_hygiene($version)
-                }
-                #[test]
-                fn real_programs_use_it() {
-                    super::real_programs($version)
-                }
-                #[test]
-                fn interposes_the_whole_api() {
-                    super::interposition($version)
-                }
-                #[test]
-                fn threads_and_fork() {
-                    super::threads_and_fork($version)
-                }
-                #[test]
-                fn heap_offsets_match_real_glibc() {
-                    super::heap_offsets($version)
-                }
-                #[test]
-                fn double_free_aborts_like_real_glibc() {
-                    super::double_free($version)
-                }
-            }
-        )*
-    };
+// One test module per version with a committed manifest.
+common::per_version! {
+    symbol_hygiene => symbol_hygiene,
+    real_programs_use_it => real_programs,
+    interposes_the_whole_api => interposition,
+    threads_and_fork => threads_and_fork,
+    heap_offsets_match_real_glibc => heap_offsets,
+    double_free_aborts_like_real_glibc => double_free,
 }
-
-common::with_versions!(per_version);
 
 /// Releases older than the pinned ones that the same approach reaches: not
 /// pinned (to keep the matrix's cost down), but resolved from their release

@@ -3,11 +3,12 @@
 //! This module depends on nothing else in the crate, so builders (the plain
 //! CLI and the Nix flake, which reads the JSON twin) see only this schema.
 //! Every list is sorted or in a meaningful fixed order, every path is
-//! relative, and nothing records time or machine, so the same inputs give the
-//! same bytes on any machine.
+//! relative, and nothing records time or machine paths, so the same inputs
+//! give the same bytes on any machine. The host's libc and headers are
+//! inputs too: [`Host`] records which ones a manifest was resolved with.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,41 @@ pub struct Manifest {
     /// version's allocator exactly. (Absent from schema 1 manifests.)
     #[serde(default)]
     pub options: BTreeMap<String, BuildOption>,
+    /// The host it was resolved on: what of the plan came from the host's
+    /// libc and headers, which another host may answer differently.
+    /// (Absent from manifests written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Host>,
+}
+
+/// What a resolution took from its host (ARCHITECTURE.md, "What a manifest
+/// takes from the host"): which of the allocator's needs the host's libc
+/// satisfies (and so no stub, mapping or glibc file does), the allocator API
+/// of its `<malloc.h>` that a stub must bridge, and the host headers that
+/// declare, include and shadow. Identified, not listed: two hosts with the
+/// same three values resolve a tree alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// The host libc's release banner, e.g. `GNU C Library (Debian GLIBC
+    /// 2.36-9+deb12u14) stable release version 2.36`.
+    pub libc: String,
+    /// sha256 of the public symbols linking with `-lc` provides, sorted,
+    /// one per line.
+    pub exports_sha256: String,
+    /// sha256 of the host headers the resolution read (the libc's and the
+    /// compiler's): `<sha256>  <path>` of each, sorted by path, one per line.
+    pub headers_sha256: String,
+}
+
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` (exports sha256 {}, headers sha256 {})",
+            self.libc, self.exports_sha256, self.headers_sha256
+        )
+    }
 }
 
 /// What switching on one build option adds to the plan.
@@ -325,6 +361,41 @@ impl std::fmt::Display for Origin {
     }
 }
 
+/// Where a project keeps its committed manifests (each YAML with its JSON
+/// twin): what the tests, `cargo xtask` and `resolver resolve --pinned`
+/// work through, and what the Nix flake builds.
+pub const COMMITTED_DIR: &str = "nix/manifests";
+
+/// The project's committed manifests ([`COMMITTED_DIR`]), as [`in_dir`]
+/// lists them.
+pub fn committed(project: &Path) -> Result<Vec<(String, PathBuf)>, ManifestError> {
+    in_dir(&project.join(COMMITTED_DIR))
+}
+
+/// The manifests in `dir`: `(version, path)` of every `glibc-<version>.yaml`
+/// (the JSON twin is the same path with `.json`), in version order (2.9
+/// before 2.10). Nothing is parsed.
+pub fn in_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>, ManifestError> {
+    let read_err = |source| ManifestError::Read {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some(version) = name
+            .strip_prefix("glibc-")
+            .and_then(|n| n.strip_suffix(".yaml"))
+        {
+            out.push((version.to_owned(), path.clone()));
+        }
+    }
+    let key = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    out.sort_by(|(a, _), (b, _)| key(a).cmp(&key(b)).then_with(|| a.cmp(b)));
+    Ok(out)
+}
+
 /// The header the build generates from a manifest's tunables.
 pub const TUNABLES_HEADER: &str = "malloc-standalone-tunables.h";
 
@@ -383,4 +454,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ManifestError> {
     }
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_dir_lists_yaml_manifests_in_version_order() {
+        let d = tempfile::tempdir().unwrap();
+        for f in [
+            "glibc-2.10.yaml",
+            "glibc-2.10.json",
+            "glibc-2.9.yaml",
+            "glibc-2.36.yaml",
+            "README",
+            "other-2.1.yaml",
+        ] {
+            std::fs::write(d.path().join(f), "").unwrap();
+        }
+        let listed: Vec<(String, PathBuf)> = in_dir(d.path()).unwrap();
+        assert_eq!(
+            listed,
+            ["2.9", "2.10", "2.36"]
+                .map(|v| (v.to_string(), d.path().join(format!("glibc-{v}.yaml"))))
+        );
+        assert!(matches!(
+            in_dir(&d.path().join("missing")),
+            Err(ManifestError::Read { .. })
+        ));
+    }
 }

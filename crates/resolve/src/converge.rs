@@ -42,6 +42,9 @@ pub(crate) struct Converged {
     pub exports_wanted: BTreeMap<String, String>,
     /// What `__has_include` finds: (probing file, line, file found).
     pub probes: Vec<(PathBuf, u32, PathBuf)>,
+    /// The host headers the `<malloc.h>` probe read (recorded in the
+    /// manifest's `host`, with the graph's host files).
+    pub host_api_headers: BTreeSet<PathBuf>,
     pub iterations: usize,
     /// Holds the generated headers (`roots.generated`) while the state lives.
     _gen_dir: TempDir,
@@ -106,7 +109,8 @@ pub(crate) fn converge(src: &SourceInfo, opts: &Options) -> Result<Converged, Re
     // The host's allocator API that this version lacks (2.31 has no
     // mallinfo2): a program calling it would reach the host's own, idle
     // allocator, so a stub must bridge it to this version's allocator.
-    let bridges: BTreeSet<String> = parse::host_malloc_api(&index, gen_dir.path())?
+    let (host_api, host_api_headers) = parse::host_malloc_api(&index, gen_dir.path())?;
+    let bridges: BTreeSet<String> = host_api
         .into_iter()
         .filter(|n| !exports_wanted.contains_key(n) && host.exports(n))
         .collect();
@@ -170,6 +174,7 @@ pub(crate) fn converge(src: &SourceInfo, opts: &Options) -> Result<Converged, Re
         tunables: state.tunables,
         exports_wanted: inputs.exports_wanted,
         probes,
+        host_api_headers,
         iterations,
         _gen_dir: gen_dir,
     })

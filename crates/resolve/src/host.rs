@@ -35,6 +35,9 @@ pub struct HostLibc {
     pub path: PathBuf,
     /// Defined symbols whose default version is a public `GLIBC_2.*` version.
     pub public: BTreeSet<String>,
+    /// The C library's release banner (`GNU C Library (...) stable release
+    /// version 2.36`), where a shared member carries one.
+    pub release: Option<String>,
 }
 
 /// Where `-lc` is found: the development linker script, else the library.
@@ -70,8 +73,11 @@ impl HostLibc {
             source,
         })?;
         let mut public = BTreeSet::new();
+        let mut release = None;
         if data.starts_with(b"\x7fELF") {
-            public = HostLibc::read_shared(path)?.public;
+            let shared = HostLibc::read_shared(path)?;
+            public = shared.public;
+            release = shared.release;
         } else if data.starts_with(b"!<arch>") {
             read_archive(path, &data, &mut public)?;
         } else {
@@ -90,12 +96,15 @@ impl HostLibc {
                 });
             }
             for m in members {
-                public.extend(HostLibc::read(Path::new(m))?.public);
+                let member = HostLibc::read(Path::new(m))?;
+                public.extend(member.public);
+                release = release.or(member.release);
             }
         }
         Ok(HostLibc {
             path: path.to_owned(),
             public,
+            release,
         })
     }
 
@@ -140,6 +149,7 @@ impl HostLibc {
         Ok(HostLibc {
             path: path.to_owned(),
             public,
+            release: release_banner(&data),
         })
     }
 
@@ -147,6 +157,50 @@ impl HostLibc {
     pub fn exports(&self, name: &str) -> bool {
         self.public.contains(name)
     }
+
+    /// What a resolution that read the host headers `headers` took from
+    /// this host, for [`manifest::Manifest::host`].
+    pub fn fingerprint<'a>(
+        &self,
+        headers: impl IntoIterator<Item = &'a PathBuf>,
+    ) -> Result<manifest::Host, HostError> {
+        let exports: String = self.public.iter().map(|n| format!("{n}\n")).collect();
+        let headers: BTreeSet<&PathBuf> = headers.into_iter().collect();
+        let mut listed = String::new();
+        for h in headers {
+            let bytes = std::fs::read(h).map_err(|source| HostError::Read {
+                path: h.clone(),
+                source,
+            })?;
+            listed.push_str(&format!(
+                "{}  {}\n",
+                manifest::digest::sha256(&bytes),
+                h.display()
+            ));
+        }
+        Ok(manifest::Host {
+            libc: self
+                .release
+                .clone()
+                .unwrap_or_else(|| "unknown (no release banner)".to_owned()),
+            exports_sha256: manifest::digest::sha256(exports.as_bytes()),
+            headers_sha256: manifest::digest::sha256(listed.as_bytes()),
+        })
+    }
+}
+
+/// The release banner glibc's `libc.so.6` carries (and prints when run),
+/// without its final period.
+fn release_banner(data: &[u8]) -> Option<String> {
+    let needle = b"GNU C Library ";
+    let start = data.windows(needle.len()).position(|w| w == needle)?;
+    let rest = &data[start..];
+    let end = rest
+        .iter()
+        .position(|&b| b == b'\n' || b == 0)
+        .unwrap_or(rest.len());
+    let line = String::from_utf8_lossy(&rest[..end]);
+    Some(line.trim_end().trim_end_matches('.').to_owned())
 }
 
 /// Global definitions of every object in a static archive.
@@ -190,5 +244,41 @@ mod tests {
         // GLIBC_PRIVATE and hidden symbols are not public.
         assert!(!h.exports("__libc_message"));
         assert!(!h.exports("_dl_addr"));
+        // libc.so.6 says which release it is.
+        let release = h.release.as_deref().expect("a release banner");
+        assert!(
+            release.starts_with("GNU C Library ") && release.contains("release version 2."),
+            "{release}"
+        );
+    }
+
+    #[test]
+    fn fingerprint_identifies_exports_and_headers() {
+        let h = HostLibc {
+            path: "/x/libc.so".into(),
+            public: ["malloc".to_string(), "mmap".to_string()].into(),
+            release: Some("GNU C Library (test) stable release version 2.99".into()),
+        };
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.h");
+        std::fs::write(&a, "int a;\n").unwrap();
+        let f = h.fingerprint([&a]).unwrap();
+        assert_eq!(f.libc, "GNU C Library (test) stable release version 2.99");
+        assert_eq!(
+            f.exports_sha256,
+            manifest::digest::sha256(b"malloc\nmmap\n")
+        );
+        // Another header's content, or another header, is another host.
+        std::fs::write(&a, "int b;\n").unwrap();
+        let g = h.fingerprint([&a]).unwrap();
+        assert_eq!((&g.libc, &g.exports_sha256), (&f.libc, &f.exports_sha256));
+        assert_ne!(g.headers_sha256, f.headers_sha256);
+        assert!(h.fingerprint([&d.path().join("missing.h")]).is_err());
+        assert_eq!(
+            release_banner(
+                b"\0GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\nCopyright"
+            ),
+            Some("GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36".into())
+        );
     }
 }

@@ -21,6 +21,7 @@
 //! hooks, option files) is in [`policy`]. [`configure`] and [`tunables`]
 //! read what glibc's configure and `dl-tunables.list` decide.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 mod clang;
@@ -145,7 +146,22 @@ pub fn resolve(src: &SourceInfo, opts: &Options) -> Result<Resolution, ResolveEr
     let state = converge::converge(src, opts)?;
     let report::Report { graph, symbols } = report::report(&state)?;
     let iterations = state.iterations;
-    let manifest = plan::manifest(src, state, &graph, symbols)?;
+    // What the plan takes from the host: its libc, and every host header
+    // read (the parse's and the <malloc.h> probe's).
+    let host_headers: BTreeSet<PathBuf> = graph
+        .nodes()
+        .filter_map(|n| match n {
+            graph::Node::File {
+                path,
+                class: graph::FileClass::Host,
+            } => Some(PathBuf::from(path)),
+            _ => None,
+        })
+        .chain(state.host_api_headers.iter().cloned())
+        .collect();
+    let host = state.host.fingerprint(&host_headers)?;
+    let mut manifest = plan::manifest(src, state, &graph, symbols)?;
+    manifest.host = Some(host);
     Ok(Resolution {
         manifest,
         graph,
@@ -174,7 +190,7 @@ mod tests {
                 project: tempfile::tempdir().unwrap(),
             };
             let index = clang::Index::new().unwrap();
-            let api = parse::host_malloc_api(&index, f.project.path()).unwrap();
+            let (api, _) = parse::host_malloc_api(&index, f.project.path()).unwrap();
             let versions = format!(
                 "libc {{\n  GLIBC_2.0 {{\n    {};\n  }}\n}}\n",
                 api.into_iter().collect::<Vec<_>>().join("; ")

@@ -460,11 +460,11 @@ fn note_ref(c: &Cursor, referrer: &str, out: &mut BTreeSet<(String, String, bool
 }
 
 /// The functions the host's own `<malloc.h>` declares: the allocator API a
-/// program built on this host may call.
+/// program built on this host may call. Also the host headers read.
 pub(crate) fn host_malloc_api(
     index: &Index,
     scratch: &Path,
-) -> Result<BTreeSet<String>, ResolveError> {
+) -> Result<(BTreeSet<String>, BTreeSet<PathBuf>), ResolveError> {
     let probe = scratch.join("host-malloc-api.c");
     std::fs::write(&probe, "#include <malloc.h>\n").map_err(io(&probe))?;
     let args: Vec<String> = ["-x", "c", "-std=gnu11", "-D_GNU_SOURCE"]
@@ -483,8 +483,14 @@ pub(crate) fn host_malloc_api(
         }
         Walk::Continue
     });
+    let headers = tu
+        .inclusions()
+        .into_iter()
+        .filter(|i| i.includer.is_some())
+        .map(|i| i.file.canonicalize().unwrap_or(i.file))
+        .collect();
     let _ = std::fs::remove_file(&probe);
-    Ok(out)
+    Ok((out, headers))
 }
 
 /// The files `__has_include` finds for the build's own `files` (glibc's,

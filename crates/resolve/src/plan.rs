@@ -78,6 +78,8 @@ pub(crate) fn manifest(
         sysdeps: c.chain,
         defines: c.defines,
         translation_units: c.tus,
+        // Filled in by `resolve` from the state's host and headers.
+        host: None,
         tunables: c.tunables,
     })
 }

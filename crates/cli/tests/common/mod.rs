@@ -9,7 +9,9 @@
 
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod run;
+pub mod tarballs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,13 +25,14 @@ use source::fetch::{self, FetchOptions};
 use source::mirror;
 use source::{Cache, GlibcSource};
 
-/// Calls `$callback!` with every version that has a committed manifest, as
-/// `module: "version"` pairs: the one list the per-version test modules and
-/// [`VERSIONS`] are made from (`resolve.rs` checks it against
-/// `nix/manifests/`).
+/// Calls the macro `[path]` with `args`, then every version that has a
+/// committed manifest as `module: "version"` pairs: the one list
+/// [`VERSIONS`] and the per-version test modules ([`per_version!`]) are made
+/// from (`manifests.rs` checks it against `nix/manifests/`).
 macro_rules! with_versions {
-    ($callback:ident) => {
-        $callback!(
+    ([$($callback:tt)*] $($args:tt)*) => {
+        $($callback)*!(
+            $($args)*
             v2_23: "2.23",
             v2_24: "2.24",
             v2_25: "2.25",
@@ -62,7 +65,43 @@ macro_rules! versions_const {
         pub const VERSIONS: &[&str] = &[$($version),*];
     };
 }
-with_versions!(versions_const);
+with_versions!([versions_const]);
+
+/// One test module per version with a committed manifest (`v2_36`, ...),
+/// holding one test per `test => function` pair that calls
+/// `function("<version>")` of the module that invokes it:
+///
+/// ```ignore
+/// common::per_version! {
+///     symbol_hygiene => symbol_hygiene,
+///     real_programs_use_it => real_programs,
+/// }
+/// ```
+#[allow(unused_macros)] // Not every test binary has per-version modules.
+macro_rules! per_version {
+    ($($test:ident => $function:ident),* $(,)?) => {
+        $crate::common::with_versions!(
+            [$crate::common::per_version] @modules [$($test => $function),*]
+        );
+    };
+    (@modules $tests:tt $($module:ident: $version:literal),* $(,)?) => {
+        $(
+            mod $module {
+                $crate::common::per_version!(@tests $version $tests);
+            }
+        )*
+    };
+    (@tests $version:literal [$($test:ident => $function:ident),*]) => {
+        $(
+            #[test]
+            fn $test() {
+                super::$function($version)
+            }
+        )*
+    };
+}
+#[allow(unused_imports)] // Not every test binary has per-version modules.
+pub(crate) use per_version;
 
 pub fn project() -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -70,8 +109,11 @@ pub fn project() -> PathBuf {
         .expect("the project root")
 }
 
+/// `nix/manifests/glibc-<version>.yaml`.
 pub fn pinned_path(version: &str) -> PathBuf {
-    project().join(format!("nix/manifests/glibc-{version}.yaml"))
+    project()
+        .join(manifest::COMMITTED_DIR)
+        .join(format!("glibc-{version}.yaml"))
 }
 
 pub fn cache() -> Cache {

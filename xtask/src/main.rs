@@ -154,7 +154,6 @@ fn main() -> Result<()> {
 
 mod bench;
 mod conformance;
-mod process;
 
 fn conformance_cmd(
     versions: Vec<String>,

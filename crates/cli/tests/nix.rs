@@ -36,6 +36,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use build::{self, BuildOptions};
+use common::run::describe;
 use common::{apt_lock, cache, fetch_options, project, scratch};
 use manifest::{self, Manifest, Origin};
 use source::fetch::FetchError;
@@ -149,14 +150,6 @@ fn nix(program: &str, args: &[&str]) -> Command {
     }
     cmd.args(&args[split..]).current_dir(project());
     cmd
-}
-
-fn describe(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs a command; panics with its output unless it succeeds.

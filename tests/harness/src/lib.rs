@@ -12,6 +12,7 @@
 //! ```
 
 mod packages;
+pub mod process;
 mod reference;
 
 pub use packages::{debian_package_versions, unpack_debian_library};

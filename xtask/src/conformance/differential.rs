@@ -65,7 +65,7 @@ use rustix::process::{setrlimit, Resource, Rlimit};
 
 use super::slots::{self, Priority};
 use super::{project, SuiteResult, Version};
-use crate::process;
+use harness::process;
 
 /// How long one run of one program may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -792,8 +792,8 @@ impl Runner<'_> {
             .stderr(Stdio::piped());
         // Its own process group, so that a timeout takes its children too.
         let program = cmd.get_program().to_owned();
-        let ran =
-            process::run(cmd, TIMEOUT).map_err(|e| format!("cannot run {:?}: {e}", program))?;
+        let ran = process::run(&mut cmd, TIMEOUT)
+            .map_err(|e| format!("cannot run {:?}: {e}", program))?;
         let outcome = match ran.status {
             Some(status) => Outcome {
                 stdout: String::from_utf8_lossy(&ran.stdout).into_owned(),

@@ -38,43 +38,22 @@ pub fn preloaded(so: &Path, program: impl AsRef<OsStr>) -> Command {
     cmd
 }
 
-/// `cmd` as a shell line: the variables it sets, the program and the
-/// arguments, quoted where a shell needs it.
-pub fn describe(cmd: &Command) -> String {
-    let words = shell_words::join(
-        std::iter::once(cmd.get_program())
-            .chain(cmd.get_args())
-            .map(OsStr::to_string_lossy),
-    );
-    let env = cmd.get_envs().filter_map(|(k, v)| {
-        let v = shell_words::quote(&v?.to_string_lossy()).into_owned();
-        Some(format!("{}={v}", k.to_string_lossy()))
-    });
-    env.chain([words]).collect::<Vec<_>>().join(" ")
-}
+pub use harness::process::command_line as describe;
 
-/// Runs a command to completion (killing it and failing after [`TIMEOUT`]).
+/// Runs a command to completion (stdin from /dev/null, in its own process
+/// group, killed with the group and failing after [`TIMEOUT`]).
 pub fn run(cmd: &mut Command) -> Output {
     let what = describe(cmd);
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(out) => out.unwrap_or_else(|e| panic!("waiting for {what}: {e}")),
-        Err(_) => {
-            // Only the child this test started, by its id.
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("{what} did not finish within {TIMEOUT:?}");
-        }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let ran =
+        harness::process::run(cmd, TIMEOUT).unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let Some(status) = ran.status else {
+        panic!("{what} did not finish within {TIMEOUT:?}");
+    };
+    Output {
+        status,
+        stdout: ran.stdout,
+        stderr: ran.stderr,
     }
 }
 

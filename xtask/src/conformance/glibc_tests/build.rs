@@ -18,7 +18,7 @@ use object::read::elf::ElfFile64;
 use object::Endianness;
 
 use super::plan::Tree;
-use crate::process::command_line;
+use harness::process::command_line;
 
 /// Internal headers of the tree that the tests and `support/` (or, up to
 /// 2.24, `test-skeleton.c`: siglist.h) include, copied

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
-use crate::process;
+use harness::process;
 
 /// glibc's verdict for a test program's exit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub struct Ran {
 pub fn run(mut cmd: Command, out: &Path, limit: Duration) -> std::io::Result<Ran> {
     let file = File::create(out)?;
     cmd.stdout(file.try_clone()?).stderr(file);
-    let ran = process::run(cmd, limit)?;
+    let ran = process::run(&mut cmd, limit)?;
     let verdict = match ran.status {
         Some(status) => Verdict::of(status),
         None => Verdict::Fail(format!("timed out after {} s", limit.as_secs())),

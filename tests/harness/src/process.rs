@@ -2,8 +2,8 @@
 //! under a time limit ([`run`]), and a command line as a shell would take
 //! it ([`command_line`]), for messages, reproduction lines and caches.
 //!
-//! Both conformance suites run every program through [`run`]. (It belongs
-//! with the test harness crate, where `crates/cli/tests` could use it too.)
+//! Both conformance suites (xtask) and the system tests
+//! (`crates/cli/tests/common/run.rs`) run every program through [`run`].
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -35,7 +35,7 @@ pub struct Ran {
 /// SIGKILL after `limit`, and again once the program has exited, so no
 /// stray child survives. Stdout and stderr go where `cmd` says; piped ones
 /// are read while it runs and returned.
-pub fn run(mut cmd: Command, limit: Duration) -> std::io::Result<Ran> {
+pub fn run(cmd: &mut Command, limit: Duration) -> std::io::Result<Ran> {
     cmd.stdin(Stdio::null()).process_group(0);
     let start = Instant::now();
     let mut child = cmd.spawn()?;
@@ -151,7 +151,7 @@ mod tests {
         c.args(["-c", "echo out; echo err >&2; exit 3"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let r = run(c, Duration::from_secs(10)).unwrap();
+        let r = run(&mut c, Duration::from_secs(10)).unwrap();
         assert_eq!(r.status.and_then(|s| s.code()), Some(3));
         assert_eq!(
             (&r.stdout[..], &r.stderr[..]),
@@ -162,7 +162,7 @@ mod tests {
         // kill at the limit ends both.
         let mut c = Command::new("sh");
         c.args(["-c", "sleep 30 & sleep 30"]).stdout(Stdio::piped());
-        let r = run(c, Duration::from_millis(200)).unwrap();
+        let r = run(&mut c, Duration::from_millis(200)).unwrap();
         assert!(r.status.is_none());
         assert!(r.took < Duration::from_secs(10), "{:?}", r.took);
     }

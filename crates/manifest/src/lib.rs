@@ -1,7 +1,10 @@
 //! The manifest: the single build plan, pinned per glibc version.
 //!
 //! - [`schema`]: what a resolution records (the YAML and its JSON twin).
-//! - [`plan`]: the builder contract: the files a build generates.
+//! - [`plan`]: the builder contract: the build plan resolved from a
+//!   manifest, with the generated files, their names, and the placeholders
+//!   builders substitute. The JSON twin carries it for Nix; `resolver build`
+//!   runs the same one.
 //! - [`fs`]: atomic file writes.
 //!
 //! The crate depends on nothing else in the workspace, so builders (the
@@ -12,5 +15,5 @@ pub mod plan;
 pub mod schema;
 
 pub use fs::write_atomic;
-pub use plan::{tunables_header, TUNABLES_HEADER};
+pub use plan::{tunables_header, Plan, TUNABLES_HEADER};
 pub use schema::*;

@@ -1,5 +1,6 @@
 //! The manifest's schema: what a resolution records, pinned per glibc
-//! version (the YAML, reviewed, and its JSON twin).
+//! version (the YAML, reviewed, and its JSON twin, which adds the resolved
+//! [`Plan`]).
 //!
 //! Every list is sorted or in a meaningful fixed order, every path is
 //! relative, and nothing records time or machine, so the same inputs give the
@@ -11,6 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::fs::write_atomic;
+use crate::plan::Plan;
 
 /// The schema version this build of the resolver writes and understands.
 pub const SCHEMA: u32 = 2;
@@ -256,33 +258,70 @@ impl Manifest {
         )
     }
 
-    /// The JSON twin (for Nix, which has no YAML reader).
+    /// The JSON twin (for Nix, which has no YAML reader): the same data,
+    /// then `plan`, the build plan resolved from it ([`Manifest::plan`]).
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("manifest serialises");
+        #[derive(Serialize)]
+        struct Twin<'a> {
+            #[serde(flatten)]
+            manifest: &'a Manifest,
+            plan: Plan,
+        }
+        let twin = Twin {
+            manifest: self,
+            plan: self.plan(),
+        };
+        let mut s = serde_json::to_string_pretty(&twin).expect("manifest serialises");
         s.push('\n');
         s
     }
 
-    /// Parses YAML or JSON text (JSON is a subset of YAML); refuses newer schemas.
+    /// The build plan this manifest resolves to (what its JSON twin's `plan`
+    /// holds, and what `resolver build` runs).
+    pub fn plan(&self) -> Plan {
+        Plan::of(self)
+    }
+
+    /// Parses YAML or JSON text (JSON is a subset of YAML); refuses newer
+    /// schemas. A JSON twin's `plan` must be the one its data resolves to
+    /// (else the twin was edited by hand or written by another resolver).
     pub fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
         #[derive(Deserialize)]
         struct Probe {
             schema: u32,
+            #[serde(default)]
+            plan: Option<serde::de::IgnoredAny>,
         }
-        let probe: Probe = serde_norway::from_str(text).map_err(|e| ManifestError::Parse {
+        let invalid = |e: serde_norway::Error| ManifestError::Parse {
             path: origin.to_owned(),
             message: e.to_string(),
-        })?;
+        };
+        let probe: Probe = serde_norway::from_str(text).map_err(invalid)?;
         if probe.schema > SCHEMA {
             return Err(ManifestError::NewerSchema {
                 path: origin.to_owned(),
                 found: probe.schema,
             });
         }
-        serde_norway::from_str(text).map_err(|e| ManifestError::Parse {
-            path: origin.to_owned(),
-            message: e.to_string(),
-        })
+        if probe.plan.is_none() {
+            return serde_norway::from_str(text).map_err(invalid);
+        }
+        let mut value: serde_norway::Value = serde_norway::from_str(text).map_err(invalid)?;
+        let plan = value
+            .as_mapping_mut()
+            .and_then(|m| m.remove("plan"))
+            .expect("the probe found a plan");
+        let manifest: Manifest = serde_norway::from_value(value).map_err(invalid)?;
+        let plan: Plan = serde_norway::from_value(plan).map_err(invalid)?;
+        if plan != manifest.plan() {
+            return Err(ManifestError::Parse {
+                path: origin.to_owned(),
+                message: "its `plan` is not the one its data resolves to (edited by hand, or \
+                          written by another resolver); regenerate it with `resolver resolve`"
+                    .into(),
+            });
+        }
+        Ok(manifest)
     }
 
     /// Reads a manifest file.

@@ -1,9 +1,9 @@
 # libmalloc-glibc-<version>.so from one pinned manifest (the JSON twin of
 # nix/manifests/glibc-<version>.yaml, parsed with builtins.fromJSON), built
-# exactly as `resolver build` builds it (crates/build): the source's
-# verbatim files checked against their pins, the manifest's flags, include
-# order, defines, generated tunables header and version script, and a C
-# compiler only.
+# by running the build plan the resolver wrote into it (`plan`, through
+# nix/plan.nix), the one `resolver build` (crates/build) runs: the source's
+# verbatim files checked against their pins, the plan's generated files
+# written, its compile and link commands run with a C compiler only.
 { lib
 , stdenv
 , fetchurl
@@ -125,7 +125,9 @@ let
 
   so = plan.soName manifest options debug;
   # What the name carries after "malloc-glibc": "-hooks-trace-debug".
-  suffix = plan.variantSuffix options debug;
+  suffix = plan.variantSuffix manifest options debug;
+  # The generated files, by role ({ path, text }).
+  files = plan.files manifest options;
 in
 stdenv.mkDerivation (finalAttrs:
 let
@@ -135,7 +137,6 @@ let
   commands = plan.commands {
     inherit manifest options debug project;
     staged = "${sources}";
-    gen = ''"$PWD/gen"'';
   };
 in
 {
@@ -144,10 +145,6 @@ in
   # Read by `sources` (above), not unpacked here.
   src = if src != null then src else download;
   dontUnpack = true;
-
-  tunablesHeader = plan.tunablesHeader manifest.tunables;
-  versionScript = plan.versionScript manifest options;
-  passAsFile = [ "tunablesHeader" "versionScript" ];
 
   # Exactly the manifest's flags: no hardening flags, no self-RPATH, no
   # stripping (the release build keeps -g, as `resolver build`'s does).
@@ -158,9 +155,8 @@ in
 
   buildPhase = ''
     runHook preBuild
-    mkdir -p gen obj
-    cp "$tunablesHeaderPath" gen/${plan.tunablesHeaderName}
-    cp "$versionScriptPath" exports.map
+    ${commands.dirs}
+    ${lib.concatMapStringsSep "\n" (f: "cp ${builtins.toFile (baseNameOf f.path) f.text} ${plan.esc f.path}") (builtins.attrValues files)}
     ${lib.concatStringsSep "\n" commands.compile}
     ${commands.link}
     runHook postBuild
@@ -177,8 +173,9 @@ in
     soName = so;
     # What it exports: the manifest's exports and its options'.
     exportNames = plan.exportNames manifest options;
-    tunablesHeader = plan.tunablesHeader manifest.tunables;
-    versionScript = plan.versionScript manifest options;
+    # The generated files' text.
+    tunablesHeader = files.tunables_header.text;
+    versionScript = files.version_script.text;
   };
 
   meta = {

@@ -1,13 +1,17 @@
-//! Runs a manifest's build plan with a C compiler. Never touches libclang:
-//! everything it knows comes from the [`Manifest`].
+//! Runs a manifest's build plan ([`manifest::Plan`], the one its JSON twin
+//! carries for Nix) with a C compiler. Never touches libclang, and knows no
+//! flags of its own: every argument and generated file comes from the plan.
+//! What it adds is execution: staging the pinned files, substituting the
+//! plan's placeholders, depfiles, staleness and parallel jobs.
 //!
-//! Layout of a build directory (`<out>/build-<version>[-debug]/`):
-//! `glibc/` holds the verbatim files, checked against their pinned sha256 and
-//! copied in at their tree-relative paths; `gen/` the generated headers;
-//! `obj/` the objects with their depfiles (`-MMD -MP`) and the command line
-//! each was built with. A second run recompiles only objects whose command
-//! line changed or one of whose dependencies is newer, and relinks only when
-//! an object or the link command changed.
+//! Layout of a build directory (`<out>/build-<version>[-options][-debug]/`,
+//! the plan's `@BUILD@`): `glibc/` (the plan's `@TREE@`) holds the verbatim
+//! files, checked against their pinned sha256 and copied in at their
+//! tree-relative paths; `gen/` the generated headers; `obj/` the objects with
+//! their depfiles (`-MMD -MP`) and the command line each was built with. A
+//! second run recompiles only objects whose command line changed or one of
+//! whose dependencies is newer, and relinks only when an object or the link
+//! command changed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,7 +19,8 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use manifest::digest::sha256;
-use manifest::{self, IncludeDir, Manifest, TranslationUnit};
+use manifest::plan::{self, Dirs};
+use manifest::{self, Manifest};
 
 /// Errors from building.
 #[derive(Debug, thiserror::Error)]
@@ -146,24 +151,10 @@ pub struct Built {
     pub linked: bool,
 }
 
-/// What a build's names carry after the version: each option, then
-/// `-debug`, e.g. `2.36-hooks-trace-debug`.
-fn variant(m: &Manifest, options: &[String], debug: bool) -> String {
-    let mut v = m.version.clone();
-    for o in options {
-        v.push('-');
-        v.push_str(o);
-    }
-    if debug {
-        v.push_str("-debug");
-    }
-    v
-}
-
 /// The file name of a version's shared object, with the (applicable,
 /// sorted) options it was built with.
 pub fn so_name(m: &Manifest, options: &[String], debug: bool) -> String {
-    format!("libmalloc-glibc-{}.so", variant(m, options, debug))
+    plan::so_name(&m.version, options, debug)
 }
 
 /// Writes `bytes` to `path` unless it already holds exactly them (so that
@@ -201,54 +192,14 @@ fn stage(m: &Manifest, tree: &Path, staged: &Path) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// The include and define flags, from the manifest's include order.
-fn include_flags(m: &Manifest, project: &Path, staged: &Path, gen: &Path) -> Vec<String> {
-    let mut a = Vec::new();
-    for d in &m.include_order {
-        match d {
-            IncludeDir::ForceInclude { path } => {
-                a.push("-include".into());
-                a.push(project.join(path).display().to_string());
-            }
-            IncludeDir::Shims { path } => {
-                a.push("-I".into());
-                a.push(project.join(path).display().to_string());
-            }
-            IncludeDir::Generated { .. } => {
-                a.push("-I".into());
-                a.push(gen.display().to_string());
-            }
-            IncludeDir::Host => {}
-            IncludeDir::Glibc { path } => {
-                a.push("-idirafter".into());
-                let dir = if path.is_empty() {
-                    staged.to_owned()
-                } else {
-                    staged.join(path)
-                };
-                a.push(dir.display().to_string());
-            }
-        }
-    }
-    for (k, v) in &m.defines {
-        a.push(format!("-D{k}={v}"));
-    }
-    a
-}
-
-/// The version script: the manifest's exports and those of the options,
-/// everything else local.
+/// The version script of `m` with `options` (applicable, sorted): the
+/// manifest's exports and those of the options, everything else local.
 pub fn version_script(m: &Manifest, options: &[String]) -> String {
-    let mut s = String::from("/* Generated from the manifest's exports.  */\n{\n  global:\n");
-    let mut names: BTreeSet<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
-    for o in options {
-        names.extend(m.options[o].exports.iter().map(|e| e.name.as_str()));
-    }
-    for n in names {
-        s.push_str(&format!("    {n};\n"));
-    }
-    s.push_str("  local:\n    *;\n};\n");
-    s
+    let plan = m.plan();
+    let variant = plan
+        .variant(options)
+        .unwrap_or_else(|| panic!("glibc {} offers no options {options:?}", m.version));
+    variant.files[plan::ROLE_VERSION_SCRIPT].text.clone()
 }
 
 /// One compile job.
@@ -340,65 +291,37 @@ pub fn build(
         }
     }
     let options = applicable_options(m, &opts.options)?;
-    let plans: Vec<&manifest::BuildOption> = options.iter().map(|o| &m.options[o]).collect();
+    let plan = m.plan();
+    let variant = plan
+        .variant(&options)
+        .expect("the plan has a variant for every set of offered options");
     let project = project.canonicalize().map_err(io(project))?;
-    let dir = opts
-        .out
-        .join(format!("build-{}", variant(m, &options, opts.debug)));
-    let staged = dir.join("glibc");
-    let gen = dir.join("gen");
-    let obj = dir.join("obj");
-    for d in [&staged, &gen, &obj] {
-        std::fs::create_dir_all(d).map_err(io(d))?;
-    }
+    let dir = opts.out.join(format!(
+        "build-{}{}",
+        m.version,
+        variant.suffix.get(opts.debug)
+    ));
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let dir = dir.canonicalize().map_err(io(&dir))?;
-    let (staged, gen, obj) = (dir.join("glibc"), dir.join("gen"), dir.join("obj"));
+    let staged = dir.join("glibc");
+    let dirs = Dirs {
+        tree: staged.display().to_string(),
+        project: project.display().to_string(),
+        build: dir.display().to_string(),
+    };
+    for d in std::iter::once(staged.clone()).chain(plan.dirs.iter().map(|d| dir.join(d))) {
+        std::fs::create_dir_all(&d).map_err(io(&d))?;
+    }
 
     stage(m, tree, &staged)?;
-    write_if_changed(
-        &gen.join(manifest::TUNABLES_HEADER),
-        manifest::tunables_header(&m.tunables).as_bytes(),
-    )?;
+    let mut generated = Vec::new();
+    for f in plan.files.values().chain(variant.files.values()) {
+        let path = dir.join(&f.path);
+        write_if_changed(&path, f.text.as_bytes())?;
+        generated.push(path);
+    }
 
-    let mut cflags: Vec<String> = if opts.debug {
-        m.flags
-            .cflags
-            .iter()
-            .filter(|f| *f != "-O2" && *f != "-g")
-            .cloned()
-            .chain(m.flags.debug_cflags.iter().cloned())
-            .collect()
-    } else {
-        m.flags.cflags.clone()
-    };
-    // glibc compiles in each subdirectory, so __FILE__ reads "malloc.c" in
-    // malloc/ and "../sysdeps/..." elsewhere. GCC applies the last matching
-    // map, so the most specific comes last (the build dir may lie inside the
-    // project).
-    cflags.push(format!("-fmacro-prefix-map={}/=", project.display()));
-    cflags.push(format!("-fmacro-prefix-map={}/=../", staged.display()));
-    cflags.push(format!("-fmacro-prefix-map={}/malloc/=", staged.display()));
-    let mut includes = include_flags(m, &project, &staged, &gen);
-    let mut glibc_renames: Vec<String> = Vec::new();
-    for p in &plans {
-        for (k, v) in &p.defines {
-            includes.push(format!("-D{k}={v}"));
-        }
-        for (k, v) in &p.glibc_renames {
-            let d = format!("-D{k}={v}");
-            if !glibc_renames.contains(&d) {
-                glibc_renames.push(d);
-            }
-        }
-    }
-    let mut units: Vec<&TranslationUnit> = m.translation_units.iter().collect();
-    for p in &plans {
-        for tu in &p.translation_units {
-            if !units.contains(&tu) {
-                units.push(tu);
-            }
-        }
-    }
+    let cflags = plan.cflags.get(opts.debug);
     let staged_digest = sha256(
         m.verbatim
             .iter()
@@ -406,37 +329,27 @@ pub fn build(
             .collect::<String>()
             .as_bytes(),
     );
-
-    let jobs: Vec<Job> = units
+    let jobs: Vec<Job> = variant
+        .compile
         .iter()
-        .map(|tu| {
-            let (source, stem) = match tu {
-                TranslationUnit::Glibc { path } => (staged.join(path), path.clone()),
-                TranslationUnit::Stub { path } => (project.join(path), path.clone()),
-            };
-            let object = obj.join(format!(
-                "{}.o",
-                stem.replace('/', "__").trim_end_matches(".c")
-            ));
-            let mut args = cflags.clone();
-            args.extend(includes.iter().cloned());
-            if matches!(tu, TranslationUnit::Glibc { .. }) {
-                args.extend(glibc_renames.iter().cloned());
-            }
+        .map(|c| {
+            let object = PathBuf::from(dirs.substitute(&c.object));
+            let mut args: Vec<String> = cflags
+                .iter()
+                .chain(&c.args)
+                .map(|a| dirs.substitute(a))
+                .collect();
+            // Execution only: the depfile, for staleness.
             args.extend([
                 "-MMD".into(),
                 "-MP".into(),
                 "-MF".into(),
                 object.with_extension("d").display().to_string(),
-                "-c".into(),
-                source.display().to_string(),
-                "-o".into(),
-                object.display().to_string(),
             ]);
             let key = format!("{}\n# staged files: {staged_digest}\n", args.join("\n"));
             Job {
-                unit: tu.path().to_owned(),
-                source,
+                unit: c.unit.clone(),
+                source: PathBuf::from(dirs.substitute(&c.source)),
                 object,
                 args,
                 key,
@@ -447,27 +360,21 @@ pub fn build(
     let stale: Vec<&Job> = jobs.iter().filter(|j| j.stale()).collect();
     compile_all(&opts.cc, &stale, opts.jobs.max(1))?;
 
-    // Link when an object or the link command changed.
-    let so = opts.out.join(so_name(m, &options, opts.debug));
-    let map = dir.join("exports.map");
-    write_if_changed(&map, version_script(m, &options).as_bytes())?;
-    let soname = so_name(m, &options, false);
-    let mut link: Vec<String> = m.flags.ldflags.clone();
-    link.push(format!("-Wl,--version-script={}", map.display()));
-    link.push(format!("-Wl,-soname,{soname}"));
-    link.extend(jobs.iter().map(|j| j.object.display().to_string()));
+    // Link when an object, a generated file or the link command changed.
+    let so = opts.out.join(variant.so_name.get(opts.debug));
+    let link: Vec<String> = variant.link.iter().map(|a| dirs.substitute(a)).collect();
     let link_cmd_file = dir.join("link.cmd");
     let link_text = link.join("\n");
     let newest_input = jobs
         .iter()
         .filter_map(|j| mtime(&j.object))
-        .chain(mtime(&map))
+        .chain(generated.iter().filter_map(|p| mtime(p)))
         .max();
     let relink = !stale.is_empty()
         || mtime(&so).is_none_or(|t| newest_input.is_some_and(|n| n > t))
         || std::fs::read_to_string(&link_cmd_file).ok().as_deref() != Some(&link_text);
     if relink {
-        let tmp = dir.join(format!("{soname}.tmp"));
+        let tmp = dir.join(format!("{}.tmp", variant.so_name.release));
         let mut args = link.clone();
         args.push("-o".into());
         args.push(tmp.display().to_string());

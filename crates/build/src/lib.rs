@@ -260,10 +260,7 @@ fn run(cmd: &mut Command) -> Result<std::process::Output, std::io::Error> {
 }
 
 fn render(cc: &str, args: &[String]) -> String {
-    std::iter::once(cc)
-        .chain(args.iter().map(String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ")
+    shell_words::join(std::iter::once(cc).chain(args.iter().map(String::as_str)))
 }
 
 /// Builds the manifest's shared object from `tree` (the pinned source) and
@@ -399,24 +396,17 @@ pub fn build(
 
 /// Compiles `jobs` with up to `parallel` compilers at once; the first failure wins.
 fn compile_all(cc: &str, jobs: &[&Job], parallel: usize) -> Result<(), BuildError> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let errors: std::sync::Mutex<Vec<BuildError>> = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..parallel.min(jobs.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(job) = jobs.get(i) else { break };
-                if let Err(e) = compile(cc, job) {
-                    errors.lock().unwrap().push(e);
-                    break;
-                }
-            });
-        }
-    });
-    match errors.into_inner().unwrap().into_iter().next() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    use rayon::prelude::*;
+    // A pool of its own: `parallel` compilers at once, whatever else runs
+    // on rayon's global pool (several builds at once, from the CLI).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(parallel.max(1))
+        .build()
+        .map_err(|e| BuildError::Io {
+            path: PathBuf::from("a thread pool"),
+            source: std::io::Error::other(e),
+        })?;
+    pool.install(|| jobs.par_iter().try_for_each(|job| compile(cc, job)))
 }
 
 fn compile(cc: &str, job: &Job) -> Result<(), BuildError> {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use rayon::prelude::*;
 
 use manifest::Manifest;
@@ -48,35 +48,27 @@ pub fn options(project: &Path, max_iters: usize) -> Options {
     }
 }
 
-/// The manifests in `<project>/nix/manifests`, sorted.
+/// Every manifest committed in `project` (`nix/manifests`), in version order.
 pub fn pinned_manifests(project: &Path) -> Result<Vec<PathBuf>> {
-    let dir = project.join("nix/manifests");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    v.sort();
-    if v.is_empty() {
-        bail!("no manifests in {}", dir.display());
+    let listed = manifest::committed(project)?;
+    if listed.is_empty() {
+        bail!(
+            "no manifests in {}",
+            project.join(manifest::COMMITTED_DIR).display()
+        );
     }
-    Ok(v)
+    Ok(listed.into_iter().map(|(_, path)| path).collect())
 }
 
-/// The manifests in `dir`, with their paths.
+/// The manifests in `dir` (`glibc-<version>.yaml`), read, in version order.
 pub fn list_manifests(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(out);
-    };
-    for e in entries {
-        let p = e?.path();
-        if p.extension().is_some_and(|x| x == "yaml") {
-            let m = Manifest::load(&p)?;
-            out.push((p, m));
-        }
+    if !dir.exists() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    manifest::in_dir(dir)?
+        .into_iter()
+        .map(|(_, path)| Ok((path.clone(), Manifest::load(&path)?)))
+        .collect()
 }
 
 /// Runs `work` on every item on rayon's pool (one worker per core), with a

@@ -36,11 +36,10 @@ pub fn run(args: Args, sources: &Sources, project: &Path) -> Result<()> {
         .clone()
         .unwrap_or_else(|| project.join("nix/manifests"));
     let trees: Vec<GlibcSource> = if args.pinned {
-        let mut pins = list_manifests(&out)?;
+        let pins = list_manifests(&out)?;
         if pins.is_empty() {
             bail!("--pinned: no manifests in {}", out.display());
         }
-        pins.sort_by(|(_, a), (_, b)| a.version.cmp(&b.version));
         pins.iter()
             .map(|(path, m)| sources.pinned(m, path, &sources::stderr))
             .collect::<Result<_>>()?

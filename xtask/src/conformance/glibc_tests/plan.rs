@@ -435,18 +435,15 @@ pub fn shell_words(s: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// The plan of a pinned version, if its tree is in the cache (the test
-    /// fetches nothing).
-    fn plan_of(version: &str) -> Option<Plan> {
+    /// The plan of a pinned version, its source fetched as conformance
+    /// fetches it (the cache, the mirror, Debian's archive).
+    fn plan_of(version: &str) -> Plan {
         let manifest = manifest::Manifest::load(
             &crate::conformance::project().join(format!("nix/manifests/glibc-{version}.yaml")),
         )
-        .ok()?;
-        let manifest::Origin::Debian { tarball_sha256, .. } = &manifest.source.origin else {
-            return None;
-        };
-        let cache = source::Cache::default_location().ok()?;
-        let root = source::unpacked_tree(&cache, tarball_sha256)?;
+        .unwrap();
+        let cache = source::Cache::default_location().unwrap();
+        let root = crate::pinned_source(&manifest, &cache).unwrap().root;
         let chain = resolve::sysdeps::chain(&root, &resolve::sysdeps::Target::x86_64_linux());
         let tree = Tree {
             root: &root,
@@ -454,7 +451,7 @@ mod tests {
             tunables: !manifest.tunables.is_empty(),
         };
         let paths = BTreeMap::from([("SRCDIR_PATH".to_string(), "/src".to_string())]);
-        Some(Plan::read(&tree, "/o/", "/c/", &paths).unwrap())
+        Plan::read(&tree, "/o/", "/c/", &paths).unwrap()
     }
 
     fn test<'a>(plan: &'a Plan, name: &str) -> &'a TestCase {
@@ -465,8 +462,13 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(feature = "system-tests"),
+        ignore = "fetches glibc trees: the system tier (./dev test)"
+    )]
     fn reads_the_makefiles_of_real_trees() {
-        if let Some(p) = plan_of("2.31") {
+        {
+            let p = plan_of("2.31");
             // From sysdeps/x86_64/Makefile, with its source there.
             assert_eq!(
                 test(&p, "tst-mallocalign1").source,
@@ -480,7 +482,8 @@ mod tests {
                 .cflags
                 .contains(&"-DTEST_NO_MALLOPT".to_string()));
         }
-        if let Some(p) = plan_of("2.36") {
+        {
+            let p = plan_of("2.36");
             let t = test(&p, "tst-mxfast");
             assert_eq!(
                 t.env[0].1,
@@ -501,7 +504,8 @@ mod tests {
                 .unwrap();
             assert!(sp.flags.contains(&"-DSRCDIR_PATH=\"/src\"".to_string()));
         }
-        if let Some(p) = plan_of("2.44") {
+        {
+            let p = plan_of("2.44");
             let t = test(&p, "tst-malloc-threaded-main");
             assert_eq!(t.source, "malloc/tst-malloc.c");
             assert!(t

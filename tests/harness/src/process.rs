@@ -25,6 +25,9 @@ pub struct Ran {
     /// CPU time (user and system) of the program and every descendant it
     /// waited for.
     pub cpu: Duration,
+    /// Peak resident set size in KiB of the program (or of the largest
+    /// descendant it waited for).
+    pub max_rss_kib: i64,
     /// What it wrote to a piped stdout (empty if stdout was not piped).
     pub stdout: Vec<u8>,
     /// What it wrote to a piped stderr (empty if stderr was not piped).
@@ -60,7 +63,7 @@ pub fn run(cmd: &mut Command, limit: Duration) -> std::io::Result<Ran> {
     // Whatever the program left running in its group goes with it.
     kill(group);
     drop(child);
-    let (status, cpu) = waited?;
+    let (status, cpu, max_rss_kib) = waited?;
     let collect = |h: Option<JoinHandle<Vec<u8>>>| {
         h.map(|h| h.join().expect("a pipe's reader"))
             .unwrap_or_default()
@@ -69,6 +72,7 @@ pub fn run(cmd: &mut Command, limit: Duration) -> std::io::Result<Ran> {
         status: (!timed_out).then_some(status),
         took,
         cpu,
+        max_rss_kib,
         stdout: collect(stdout),
         stderr: collect(stderr),
     })
@@ -83,10 +87,10 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     })
 }
 
-/// Waits for the child `pid` to end: its status and the CPU time it and
-/// the descendants it waited for used. (wait4, for that time: std's
-/// `Child` is never waited on.)
-fn wait(pid: u32) -> std::io::Result<(ExitStatus, Duration)> {
+/// Waits for the child `pid` to end: its status, the CPU time it and the
+/// descendants it waited for used, and its peak RSS in KiB. (wait4, for
+/// those: std's `Child` is never waited on.)
+fn wait(pid: u32) -> std::io::Result<(ExitStatus, Duration, i64)> {
     let pid = pid as libc::pid_t;
     loop {
         let mut status = 0;
@@ -100,6 +104,7 @@ fn wait(pid: u32) -> std::io::Result<(ExitStatus, Duration)> {
             return Ok((
                 ExitStatus::from_raw(status),
                 time(usage.ru_utime) + time(usage.ru_stime),
+                usage.ru_maxrss,
             ));
         }
         let e = std::io::Error::last_os_error();

@@ -9,10 +9,9 @@
 //! from the kernel (wait4's ru_maxrss).
 //! Results: `bench/results/workloads.md` and `bench/results/workloads.svg`.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -269,24 +268,20 @@ fn timed(mut c: Command, preload: Option<&Path>) -> Result<(f64, i64, String)> {
     if let Some(p) = preload {
         c.env("LD_PRELOAD", p);
     }
-    c.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let start = Instant::now();
-    let child = c.spawn().context("starting a workload")?;
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.expect("piped");
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut text)?;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid, and wait4 on our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let secs = start.elapsed().as_secs_f64();
-    if r != pid || std::process::ExitStatus::from_raw(status).code() != Some(0) {
-        bail!("a workload failed (status {status:#x})");
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
+    // No workload takes an hour; the limit only guards against a hang.
+    let ran =
+        harness::process::run(&mut c, Duration::from_secs(3600)).context("starting a workload")?;
+    match ran.status {
+        Some(s) if s.success() => {}
+        Some(s) => bail!("a workload failed ({s})"),
+        None => bail!("a workload ran for an hour and was killed"),
     }
-    Ok((secs, usage.ru_maxrss, text))
+    Ok((
+        ran.took.as_secs_f64(),
+        ran.max_rss_kib,
+        String::from_utf8_lossy(&ran.stdout).into_owned(),
+    ))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -6,7 +6,9 @@ use crate::ManifestError;
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// then renames it over `path`: a reader sees the old file or the new one,
-/// never a mix. Creates the directory; the file is mode 0644.
+/// never a mix. Creates the directory; the file is mode 0644. The
+/// temporary file is named `.tmp-<name>-XXXXXX`, the prefix the source
+/// cache sweeps when a writer was interrupted.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ManifestError> {
     use std::io::Write;
     let err = |source| ManifestError::Write {
@@ -15,7 +17,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ManifestError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let prefix = format!(".tmp-{}-", name.as_deref().unwrap_or("file"));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempfile_in(dir)
+        .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     // NamedTempFile is created 0600; a manifest is an ordinary shared file.
     {

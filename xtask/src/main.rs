@@ -239,10 +239,7 @@ pub fn pinned_source(m: &Manifest, cache: &Cache) -> Result<GlibcSource> {
         ..FetchOptions::default()
     };
     let mut opts = fetch::pinned_options(m, &base)?;
-    opts.pins = Some(Pins::of(
-        m,
-        format!("nix/manifests/glibc-{}.yaml", m.version),
-    ));
+    opts.pins = Some(Pins::of(m, manifest::committed_rel(&m.version)));
     let got = fetch::fetch_detailed(&m.version, cache, &opts)?;
     if let Some(accepted) = &got.mirror {
         eprintln!("{accepted}");

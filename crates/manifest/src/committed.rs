@@ -10,6 +10,17 @@ use crate::ManifestError;
 /// work through, and what the Nix flake builds.
 pub const COMMITTED_DIR: &str = "nix/manifests";
 
+/// Where the committed manifest of `version` is (or would be), relative to
+/// the project: `nix/manifests/glibc-<version>.yaml`.
+pub fn committed_rel(version: &str) -> String {
+    format!("{COMMITTED_DIR}/glibc-{version}.yaml")
+}
+
+/// The committed manifest of `version` in `project` ([`committed_rel`]).
+pub fn committed_path(project: &Path, version: &str) -> PathBuf {
+    project.join(committed_rel(version))
+}
+
 /// The project's committed manifests ([`COMMITTED_DIR`]), as [`in_dir`]
 /// lists them.
 pub fn committed(project: &Path) -> Result<Vec<(String, PathBuf)>, ManifestError> {

@@ -18,7 +18,7 @@ pub mod fs;
 pub mod plan;
 pub mod schema;
 
-pub use committed::{committed, in_dir, COMMITTED_DIR};
+pub use committed::{committed, committed_path, committed_rel, in_dir, COMMITTED_DIR};
 pub use features::{Feature, Features, UnknownFeature};
 pub use fs::write_atomic;
 pub use plan::{tunables_header, Plan, TUNABLES_HEADER};

@@ -76,7 +76,7 @@ impl Pins {
 /// The pins of the project's committed manifest of `version`,
 /// `<project>/nix/manifests/glibc-<version>.yaml`, if there is one.
 pub fn committed_pins(project: &Path, version: &str) -> Result<Option<Pins>, MirrorError> {
-    let rel = format!("nix/manifests/glibc-{version}.yaml");
+    let rel = manifest::committed_rel(version);
     let path = project.join(&rel);
     if !path.is_file() {
         return Ok(None);

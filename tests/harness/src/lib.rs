@@ -2,7 +2,9 @@
 //! of a version to compare the built allocator with ([`reference_libc`],
 //! [`reference_libc_dev`]), and other Debian packages its programs load
 //! ([`debian_package_versions`], [`unpack_debian_library`]). Built on the
-//! source crate's Debian primitives ([`source::debian`]).
+//! source crate's Debian primitives ([`source::debian`]). And the one
+//! runner of programs the harness uses ([`process`]): its own process
+//! group, a time limit, CPU time and peak RSS.
 //!
 //! Cache layout (under [`source::Cache::root`], beside the source crate's):
 //! ```text

@@ -120,7 +120,7 @@ pub fn fetching() -> MutexGuard<'static, ()> {
 
 /// Fetches, builds and finds the reference for one version.
 pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
-    let mpath = project().join(format!("nix/manifests/glibc-{version}.yaml"));
+    let mpath = manifest::committed_path(&project(), version);
     let manifest = Manifest::load(&mpath)
         .with_context(|| format!("no pinned manifest for glibc {version}"))?;
     let (src, reference, no_reference) = {

@@ -34,7 +34,7 @@ pub fn run(args: Args, sources: &Sources, project: &Path) -> Result<()> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| project.join("nix/manifests"));
+        .unwrap_or_else(|| project.join(manifest::COMMITTED_DIR));
     let trees: Vec<GlibcSource> = if args.pinned {
         let pins = list_manifests(&out)?;
         if pins.is_empty() {

@@ -111,9 +111,7 @@ pub fn project() -> PathBuf {
 
 /// `nix/manifests/glibc-<version>.yaml`.
 pub fn pinned_path(version: &str) -> PathBuf {
-    project()
-        .join(manifest::COMMITTED_DIR)
-        .join(format!("glibc-{version}.yaml"))
+    manifest::committed_path(&project(), version)
 }
 
 pub fn cache() -> Cache {

@@ -1,6 +1,6 @@
 //! Running test programs: each in its own process group with a hard time
 //! limit (the group is killed when it runs out, and after the program
-//! exits, so no stray child survives: [`crate::process::run`]), output to
+//! exits, so no stray child survives: [`harness::process::run`]), output to
 //! a file.
 
 use std::fs::File;

@@ -438,9 +438,10 @@ mod tests {
     /// The plan of a pinned version, its source fetched as conformance
     /// fetches it (the cache, the mirror, Debian's archive).
     fn plan_of(version: &str) -> Plan {
-        let manifest = manifest::Manifest::load(
-            &crate::conformance::project().join(format!("nix/manifests/glibc-{version}.yaml")),
-        )
+        let manifest = manifest::Manifest::load(&manifest::committed_path(
+            &crate::conformance::project(),
+            version,
+        ))
         .unwrap();
         let cache = source::Cache::default_location().unwrap();
         let root = crate::pinned_source(&manifest, &cache).unwrap().root;

@@ -11,7 +11,7 @@
      "! <old> <size>" for one that failed.
    - jsonl: one JSON object per line, a header and then one record per
      call with its sequence number, CLOCK_MONOTONIC time, thread, operation,
-     arguments, result and caller (README, "Tracing").
+     arguments, result and caller (docs/experimenting.md, "Tracing").
    Each record is formatted on the stack and written with one write (2) to
    a file opened O_APPEND, so threads never tear each other's lines; the
    tracer never allocates, and calls made while it runs (dladdr, say) are

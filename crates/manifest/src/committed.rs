@@ -31,9 +31,9 @@ pub fn committed(project: &Path) -> Result<Vec<(String, PathBuf)>, ManifestError
 /// (the JSON twin is the same path with `.json`), in version order (2.9
 /// before 2.10). Nothing is parsed.
 pub fn in_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>, ManifestError> {
-    let read_err = |source| ManifestError::Read {
+    let read_err = |cause| ManifestError::Read {
         path: dir.display().to_string(),
-        source,
+        cause,
     };
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {

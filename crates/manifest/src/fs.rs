@@ -11,9 +11,9 @@ use crate::ManifestError;
 /// cache sweeps when a writer was interrupted.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ManifestError> {
     use std::io::Write;
-    let err = |source| ManifestError::Write {
+    let err = |cause| ManifestError::Write {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;

@@ -24,6 +24,39 @@ pub const PROJECT: &str = "@PROJECT@";
 /// Stands for the build directory: generated files and objects go there.
 pub const BUILD: &str = "@BUILD@";
 
+/// The compile flags every translation unit gets (glibc's own warnings and
+/// code-generation choices that matter outside its build system). The
+/// resolver's policy writes them into every manifest; they are here, in the
+/// builder contract, because they are also all a manifest may carry: a
+/// manifest with any other flag is refused ([`crate::validate`]).
+pub const CFLAGS: &[&str] = &[
+    "-fPIC",
+    "-std=gnu11",
+    "-pthread",
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Wimplicit-function-declaration",
+    "-ftls-model=initial-exec",
+    "-fno-common",
+    "-fmerge-all-constants",
+    "-frounding-math",
+];
+
+/// What `--debug` builds use instead of `-O2 -g` (see [`CFLAGS`]).
+pub const DEBUG_CFLAGS: &[&str] = &["-O0", "-g3"];
+
+/// Link flags (the plan adds the soname and the version script; see
+/// [`CFLAGS`]).
+pub const LDFLAGS: &[&str] = &[
+    "-shared",
+    "-pthread",
+    "-Wl,-z,defs",
+    "-Wl,-z,relro",
+    "-Wl,-z,now",
+];
+
 /// The header the build generates from a manifest's tunables (in [`GEN_DIR`]).
 pub const TUNABLES_HEADER: &str = "malloc-standalone-tunables.h";
 /// The build directory's subdirectory of generated headers (on the include path).
@@ -231,19 +264,23 @@ pub fn so_name(version: &str, options: &[String], debug: bool) -> String {
     format!("libmalloc-glibc-{version}{}.so", suffix(options, debug))
 }
 
+/// The `-fmacro-prefix-map` flags every compile starts with. glibc compiles
+/// in each subdirectory, so __FILE__ reads "malloc.c" in malloc/ and
+/// "../sysdeps/..." elsewhere. GCC applies the last matching map, so the
+/// most specific comes last (a build directory may lie inside the project).
+pub fn macro_prefix_maps() -> [String; 3] {
+    [
+        format!("-fmacro-prefix-map={PROJECT}/="),
+        format!("-fmacro-prefix-map={TREE}/=../"),
+        format!("-fmacro-prefix-map={TREE}/malloc/="),
+    ]
+}
+
 /// The plan of `m` with `options` (sorted, each offered by `m`).
 fn variant(m: &Manifest, options: &[String]) -> Variant {
     let chosen: Vec<&crate::schema::BuildOption> = options.iter().map(|o| &m.options[o]).collect();
 
-    // glibc compiles in each subdirectory, so __FILE__ reads "malloc.c" in
-    // malloc/ and "../sysdeps/..." elsewhere. GCC applies the last matching
-    // map, so the most specific comes last (a build directory may lie inside
-    // the project).
-    let mut common: Vec<String> = vec![
-        format!("-fmacro-prefix-map={PROJECT}/="),
-        format!("-fmacro-prefix-map={TREE}/=../"),
-        format!("-fmacro-prefix-map={TREE}/malloc/="),
-    ];
+    let mut common: Vec<String> = macro_prefix_maps().to_vec();
     for d in &m.include_order {
         match d {
             IncludeDir::ForceInclude { path } => {

@@ -12,9 +12,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{MAX_BYTES, MAX_DEPTH};
 use crate::features::Features;
 use crate::fs::write_atomic;
 use crate::plan::Plan;
+use crate::validate::Refusal;
 
 /// The schema version this build of the resolver writes and understands.
 pub const SCHEMA: u32 = 2;
@@ -22,23 +24,73 @@ pub const SCHEMA: u32 = 2;
 /// Errors reading or writing a manifest.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot read manifest {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read manifest {path}: {cause}{}", read_hint(.cause))]
+    Read { path: String, cause: std::io::Error },
     #[error("manifest {path} is not valid: {message}")]
     Parse { path: String, message: String },
+    #[error(
+        "{path}: not a manifest: expected a YAML mapping with schema, version, source, \
+         target, ... (as in nix/manifests/glibc-<version>.yaml), found {found}"
+    )]
+    NotAManifest { path: String, found: String },
+    #[error(
+        "{path}: not a manifest: not UTF-8 text (an invalid byte at offset {offset}); a \
+         manifest is YAML or JSON text, as in nix/manifests/glibc-<version>.yaml"
+    )]
+    NotText { path: String, offset: usize },
+    #[error(
+        "{path}: too large for a manifest: {} (the limit is {} MiB; a manifest is about \
+         100 KB); refused without reading it",
+        match .size { Some(n) => format!("{n} bytes"), None => "more than the limit".into() },
+        MAX_BYTES >> 20
+    )]
+    TooLarge { path: String, size: Option<u64> },
+    #[error(
+        "{path}: [ ] or {{ }} nest deeper than {MAX_DEPTH} levels (a manifest nests about 6); \
+         refused before parsing"
+    )]
+    TooDeep { path: String },
+    #[error(
+        "manifest {path} is refused: {refusal}. A manifest may name only relative paths \
+         inside the glibc tree or the project's shims/ and stubs/, and only flags the \
+         resolver writes; regenerate it with `resolver resolve`"
+    )]
+    Refused { path: String, refusal: Refusal },
     #[error(
         "manifest {path} has schema {found}, newer than this resolver's {SCHEMA}; \
          update the resolver (git pull) or regenerate the manifest"
     )]
     NewerSchema { path: String, found: u32 },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot write {path}: {cause}{}", write_hint(.cause))]
+    Write { path: String, cause: std::io::Error },
+}
+
+/// What to do about a manifest that cannot be read.
+fn read_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => {
+            "; check the path (the committed manifests are nix/manifests/glibc-<version>.yaml)"
+        }
+        PermissionDenied => "; make it readable, or copy it somewhere readable",
+        IsADirectory => "; give a manifest file, e.g. <dir>/glibc-<version>.yaml",
+        _ => "",
+    }
+}
+
+/// What to do about a file that cannot be written.
+pub(crate) fn write_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        PermissionDenied | ReadOnlyFilesystem => {
+            "; the directory is not writable: choose another output directory (--out DIR)"
+        }
+        StorageFull | QuotaExceeded => "; the disk is full: free some space, or choose another --out",
+        NotADirectory | AlreadyExists => {
+            "; part of the path is a file, not a directory: choose another output directory (--out DIR)"
+        }
+        _ => "",
+    }
 }
 
 /// A pinned build plan for one glibc version's allocator.
@@ -320,8 +372,11 @@ impl Manifest {
     }
 
     /// Parses YAML or JSON text (JSON is a subset of YAML); refuses newer
-    /// schemas. A JSON twin's `plan` must be the one its data resolves to
-    /// (else the twin was edited by hand or written by another resolver).
+    /// schemas, and text over [`MAX_BYTES`] or nested deeper than
+    /// [`MAX_DEPTH`] before parsing it. A JSON twin's `plan` must be the one
+    /// its data resolves to (else the twin was edited by hand or written by
+    /// another resolver). Every manifest is [validated](Manifest::validate):
+    /// one asking for anything the resolver would not write is refused.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest, ManifestError> {
         #[derive(Deserialize)]
         struct Probe {
@@ -329,19 +384,46 @@ impl Manifest {
             #[serde(default)]
             plan: Option<serde::de::IgnoredAny>,
         }
+        let path = || origin.to_owned();
+        if text.len() as u64 > MAX_BYTES {
+            return Err(ManifestError::TooLarge {
+                path: path(),
+                size: Some(text.len() as u64),
+            });
+        }
+        if crate::bounds::too_deep(text, MAX_DEPTH) {
+            return Err(ManifestError::TooDeep { path: path() });
+        }
         let invalid = |e: serde_norway::Error| ManifestError::Parse {
-            path: origin.to_owned(),
+            path: path(),
             message: e.to_string(),
         };
-        let probe: Probe = serde_norway::from_str(text).map_err(invalid)?;
+        let probe: Probe = match serde_norway::from_str(text) {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(match not_a_mapping(text) {
+                    Some(found) => ManifestError::NotAManifest {
+                        path: path(),
+                        found,
+                    },
+                    None => invalid(e),
+                })
+            }
+        };
         if probe.schema > SCHEMA {
             return Err(ManifestError::NewerSchema {
-                path: origin.to_owned(),
+                path: path(),
                 found: probe.schema,
             });
         }
+        let refused = |refusal| ManifestError::Refused {
+            path: path(),
+            refusal,
+        };
         if probe.plan.is_none() {
-            return serde_norway::from_str(text).map_err(invalid);
+            let manifest: Manifest = serde_norway::from_str(text).map_err(invalid)?;
+            manifest.validate().map_err(refused)?;
+            return Ok(manifest);
         }
         let mut value: serde_norway::Value = serde_norway::from_str(text).map_err(invalid)?;
         let plan = value
@@ -349,10 +431,14 @@ impl Manifest {
             .and_then(|m| m.remove("plan"))
             .expect("the probe found a plan");
         let manifest: Manifest = serde_norway::from_value(value).map_err(invalid)?;
+        manifest.validate().map_err(refused)?;
         let plan: Plan = serde_norway::from_value(plan).map_err(invalid)?;
+        // Equal to the checked data's plan or refused below; checked first
+        // so that a flag added by hand is named.
+        crate::validate::plan_args(&plan).map_err(refused)?;
         if plan != manifest.plan() {
             return Err(ManifestError::Parse {
-                path: origin.to_owned(),
+                path: path(),
                 message: "its `plan` is not the one its data resolves to (edited by hand, or \
                           written by another resolver); regenerate it with `resolver resolve`"
                     .into(),
@@ -361,13 +447,40 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Reads a manifest file.
+    /// Reads a manifest file: refuses one over [`MAX_BYTES`] before reading
+    /// it (and reads no more than that of a file that grows, a pipe or a
+    /// device), then [`Manifest::parse`]s it.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            path: path.display().to_string(),
-            source,
+        use std::io::Read;
+        let shown = path.display().to_string();
+        let read_err = |cause| ManifestError::Read {
+            path: shown.clone(),
+            cause,
+        };
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let meta = file.metadata().map_err(read_err)?;
+        if meta.is_dir() {
+            return Err(read_err(std::io::ErrorKind::IsADirectory.into()));
+        }
+        let too_large = |size| ManifestError::TooLarge {
+            path: shown.clone(),
+            size,
+        };
+        if meta.len() > MAX_BYTES {
+            return Err(too_large(Some(meta.len())));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(too_large(None));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| ManifestError::NotText {
+            path: shown.clone(),
+            offset: e.utf8_error().valid_up_to(),
         })?;
-        Manifest::parse(&text, &path.display().to_string())
+        Manifest::parse(&text, &shown)
     }
 
     /// The file name stem, e.g. `glibc-2.36`.
@@ -375,14 +488,40 @@ impl Manifest {
         format!("glibc-{}", self.version)
     }
 
-    /// Writes `<dir>/glibc-<v>.yaml` and its JSON twin atomically; returns the YAML path.
+    /// Writes `<dir>/glibc-<v>.yaml` and its JSON twin atomically; returns
+    /// the YAML path. A manifest that [`Manifest::parse`] would refuse is
+    /// not written.
     pub fn write(&self, dir: &Path) -> Result<std::path::PathBuf, ManifestError> {
         let yaml = dir.join(format!("{}.yaml", self.stem()));
         let json = dir.join(format!("{}.json", self.stem()));
+        self.validate().map_err(|refusal| ManifestError::Refused {
+            path: yaml.display().to_string(),
+            refusal,
+        })?;
         write_atomic(&json, self.to_json().as_bytes())?;
         write_atomic(&yaml, self.to_yaml().as_bytes())?;
         Ok(yaml)
     }
+}
+
+/// What the top of `text` is, when it is not a mapping (None when it is,
+/// or when it is not YAML at all).
+fn not_a_mapping(text: &str) -> Option<String> {
+    use serde_norway::Value;
+    let found = match serde_norway::from_str::<Value>(text) {
+        Ok(Value::Mapping(_)) | Err(_) => return None,
+        Ok(Value::Null) if text.trim().is_empty() => "an empty file".into(),
+        Ok(Value::Null) => "null".into(),
+        Ok(Value::Bool(b)) => format!("the boolean {b}"),
+        Ok(Value::Number(n)) => format!("the number {n}"),
+        Ok(Value::String(s)) => {
+            let shown: String = s.chars().take(40).collect();
+            format!("the text {shown:?}")
+        }
+        Ok(Value::Sequence(_)) => "a list".into(),
+        Ok(Value::Tagged(_)) => "a tagged value".into(),
+    };
+    Some(found)
 }
 
 impl std::fmt::Display for Origin {

@@ -21,34 +21,10 @@ pub const SHIMS_DIR: &str = "shims";
 /// the same text.
 pub const GENERATED_DIR: &str = "gen";
 
-/// The compile flags every translation unit gets (glibc's own warnings and
-/// code-generation choices that matter outside its build system).
-pub const CFLAGS: &[&str] = &[
-    "-fPIC",
-    "-std=gnu11",
-    "-pthread",
-    "-O2",
-    "-g",
-    "-Wall",
-    "-Wextra",
-    "-Wimplicit-function-declaration",
-    "-ftls-model=initial-exec",
-    "-fno-common",
-    "-fmerge-all-constants",
-    "-frounding-math",
-];
-
-/// What `--debug` builds use instead of `-O2 -g`.
-pub const DEBUG_CFLAGS: &[&str] = &["-O0", "-g3"];
-
-/// Link flags (the builder adds the soname and the version script).
-pub const LDFLAGS: &[&str] = &[
-    "-shared",
-    "-pthread",
-    "-Wl,-z,defs",
-    "-Wl,-z,relro",
-    "-Wl,-z,now",
-];
+/// The compile flags every translation unit gets, `--debug`'s instead of
+/// `-O2 -g`, and the link flags: defined in the builder contract, since
+/// they are also all a manifest may carry.
+pub use manifest::plan::{CFLAGS, DEBUG_CFLAGS, LDFLAGS};
 
 /// The manifest's flags.
 pub fn flags() -> Flags {

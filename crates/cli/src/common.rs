@@ -71,9 +71,103 @@ pub fn list_manifests(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>> {
         .collect()
 }
 
+/// An error and its causes on one line, each cause once: error types that
+/// print their cause in their own message (`...: Not a directory (os error
+/// 20)`) and also give it as their source would otherwise say it twice.
+/// An OS error nothing explained gets what to do about it.
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    let io = e
+        .chain()
+        .skip(1)
+        .find_map(|c| c.downcast_ref::<std::io::Error>());
+    if let Some(hint) = io.and_then(io_hint) {
+        if !line.contains(hint) {
+            line.push_str("; ");
+            line.push_str(hint);
+        }
+    }
+    line
+}
+
+/// What to do about an OS error, where there is something general to say.
+fn io_hint(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind::*;
+    Some(match e.kind() {
+        PermissionDenied => "check the permissions of that path, or use another directory",
+        ReadOnlyFilesystem => "that file system is read-only: use another directory",
+        StorageFull | QuotaExceeded => "the disk is full: free some space",
+        NotADirectory => "a part of that path is a file, not a directory",
+        IsADirectory => "that path is a directory; give a file",
+        AlreadyExists => "a file is in the way (of a directory?): move or remove it",
+        _ => return None,
+    })
+}
+
+/// Checks an output directory option (`--out`) before any work: it is a
+/// directory, or can be made one (no part of it is a file).
+pub fn out_dir(flag: &str, dir: &Path) -> Result<()> {
+    match file_in_the_way(dir) {
+        None => Ok(()),
+        Some(f) if f == dir => bail!("{flag} {} is a file; give a directory", dir.display()),
+        Some(f) => bail!(
+            "{flag} {}: {} is a file, so it cannot hold a directory; give a directory",
+            dir.display(),
+            f.display()
+        ),
+    }
+}
+
+/// Checks an output file option (`--out`) before any work: not a
+/// directory, and in one (or where one can be made).
+pub fn out_file(flag: &str, file: &Path) -> Result<()> {
+    if file.is_dir() {
+        bail!(
+            "{flag} {} is a directory; give a file, e.g. {}",
+            file.display(),
+            file.join("graph.dot").display()
+        );
+    }
+    match file.parent().and_then(file_in_the_way) {
+        None => Ok(()),
+        Some(f) => bail!(
+            "{flag} {}: {} is a file, so it cannot hold one; give a file in a directory",
+            file.display(),
+            f.display()
+        ),
+    }
+}
+
+/// The nearest existing part of `dir` (itself or an ancestor), when that
+/// is not a directory.
+fn file_in_the_way(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .take_while(|p| !p.as_os_str().is_empty())
+        .find_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
+        .filter(|(_, m)| !m.is_dir())
+        .map(|(p, _)| p)
+}
+
+/// A count option that must be positive (`--max-iters`, `--rounds`).
+pub fn at_least_one(flag: &'static str) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s: &str| match s.parse::<usize>() {
+        Ok(0) => Err(format!("{flag} must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{flag} takes a whole number: {e}")),
+    }
+}
+
 /// Runs `work` on every item on rayon's pool (one worker per core), with a
 /// progress bar; prints every failure and fails if any did, else returns
-/// the results in the items' order.
+/// the results in the items' order. A single item's failure is returned as
+/// it is (and printed once, by `main`).
 pub fn in_parallel<T: Sync, R: Send>(
     items: &[T],
     what: &str,
@@ -89,6 +183,9 @@ pub fn in_parallel<T: Sync, R: Send>(
         })
         .collect();
     bar.finish_and_clear();
+    if items.len() == 1 {
+        return results.into_iter().collect();
+    }
     let mut failed = 0;
     let mut out = Vec::new();
     for r in results {
@@ -96,7 +193,7 @@ pub fn in_parallel<T: Sync, R: Send>(
             Ok(v) => out.push(v),
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", describe(&e));
             }
         }
     }
@@ -125,4 +222,43 @@ fn progress(n: usize) -> indicatif::ProgressBar {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that prints its cause and also gives it as its source.
+    #[derive(Debug)]
+    struct Wraps(std::io::Error);
+
+    impl std::fmt::Display for Wraps {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "out/build-2.36: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wraps {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn describe_says_each_cause_once_and_what_to_do() {
+        let io = std::io::Error::from_raw_os_error(20);
+        let e = anyhow::Error::new(Wraps(io)).context("building glibc 2.36");
+        let line = describe(&e);
+        assert_eq!(
+            line,
+            "building glibc 2.36: out/build-2.36: Not a directory (os error 20); \
+             a part of that path is a file, not a directory"
+        );
+        // A cause not in the message is kept.
+        let e = anyhow::Error::new(std::io::Error::from_raw_os_error(2)).context("reading x");
+        assert_eq!(
+            describe(&e),
+            "reading x: No such file or directory (os error 2)"
+        );
+    }
 }

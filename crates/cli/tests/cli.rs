@@ -392,6 +392,156 @@ fn newer_schema_is_refused_by_build() {
     );
 }
 
+// ---------------------------------------------------------------- messages (issue 15, item 7)
+
+/// Each of `needles` once in `o`'s stderr (which failed).
+fn says_once(o: &Output, needles: &[&str]) {
+    let e = stderr(o);
+    assert!(!o.status.success(), "should fail; stderr: {e}");
+    for n in needles {
+        assert_eq!(e.matches(n).count(), 1, "{n:?} not once in: {e}");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_manifest_is_said_to_be_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let verify = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        run(on_fixture(&fixture::project(), cache.path()).args([
+            "verify",
+            "--manifest",
+            path_arg(&path),
+        ]))
+    };
+    for (name, bytes, found) in [
+        ("text.yaml", &b"hello\n"[..], "found the text \"hello\""),
+        ("list.yaml", b"- schema: 2\n", "found a list"),
+        ("empty.yaml", b"", "found an empty file"),
+        ("number.json", b"42", "found the number 42"),
+    ] {
+        let o = verify(name, bytes);
+        says_once(
+            &o,
+            &[
+                &format!("{name}: not a manifest: expected a YAML mapping with schema, version"),
+                found,
+            ],
+        );
+        assert!(!stderr(&o).contains("Probe"), "{}", stderr(&o));
+    }
+    // Binary input: said once, with what a manifest is.
+    let o = verify("binary.yaml", b"\x00\xff\xfe\x7fELF");
+    says_once(
+        &o,
+        &["binary.yaml: not a manifest: not UTF-8 text", "UTF-8"],
+    );
+    assert!(stderr(&o).contains("a manifest is YAML or JSON text"));
+    assert!(empty(cache.path()));
+}
+
+#[test]
+fn max_iters_zero_is_refused_when_parsing_the_arguments() {
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["resolve", "--src", path_arg(&fixture::tree())])
+        .args(["--out", path_arg(out.path()), "--max-iters", "0"]));
+    says_once(&o, &["--max-iters must be at least 1"]);
+    assert!(!stderr(&o).contains("iterations"), "{}", stderr(&o));
+    assert!(empty(out.path()));
+    // The same from the environment, for graph too.
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["graph", "--src", path_arg(&fixture::tree())])
+        .env("MAX_ITERS", "0"));
+    says_once(&o, &["--max-iters must be at least 1"]);
+}
+
+#[test]
+fn an_out_that_is_a_file_is_named_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "mine\n").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let pinned = pinned_path("2.36");
+    let sub = format!("{}/sub", file.display());
+    let tree = fixture::tree();
+    let fixture_src = ["--src", path_arg(&tree)];
+    for (args, says) in [
+        (
+            vec![
+                "build",
+                "--manifest",
+                path_arg(&pinned),
+                "--out",
+                path_arg(&file),
+            ],
+            format!("--out {} is a file; give a directory", file.display()),
+        ),
+        (
+            vec![
+                "resolve",
+                fixture_src[0],
+                fixture_src[1],
+                "--out",
+                path_arg(&file),
+            ],
+            format!("--out {} is a file; give a directory", file.display()),
+        ),
+        (
+            vec!["build", "--manifest", path_arg(&pinned), "--out", &sub],
+            format!(
+                "--out {}/sub: {} is a file, so it cannot hold a directory; give a directory",
+                file.display(),
+                file.display()
+            ),
+        ),
+        (
+            vec![
+                "graph",
+                fixture_src[0],
+                fixture_src[1],
+                "--out",
+                path_arg(dir.path()),
+            ],
+            format!("--out {} is a directory; give a file", dir.path().display()),
+        ),
+    ] {
+        let o = run(on_fixture(&fixture::project(), cache.path()).args(&args));
+        says_once(&o, &[&says]);
+        assert!(!stderr(&o).contains("File exists"), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert!(empty(cache.path()), "something was fetched");
+}
+
+#[test]
+fn an_os_error_is_said_once_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    // A file where the build makes its directory.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("build-2.99"), "").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(on_fixture(&fixture::project(), cache.path())
+        .args(["build", "--manifest", path_arg(&manifest)])
+        .args(["--src", path_arg(&fixture::tree()), "--out", path_arg(&out)]));
+    says_once(&o, &["(os error", "move or remove it"]);
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    // A manifest that is not there.
+    let missing = dir.path().join("nope.yaml");
+    let o = run(on_fixture(&fixture::project(), cache.path()).args([
+        "verify",
+        "--manifest",
+        path_arg(&missing),
+    ]));
+    says_once(&o, &["(os error 2)", "check the path"]);
+}
+
 // ---------------------------------------------------------------- replay
 
 fn write(dir: &Path, name: &str, lines: &[String]) -> PathBuf {

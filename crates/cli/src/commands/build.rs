@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use manifest::Manifest;
 
-use crate::common::{in_parallel, pinned_manifests, say};
+use crate::common::{in_parallel, out_dir, pinned_manifests, say};
 use crate::sources::{SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -55,6 +55,7 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
     }
     let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
+    out_dir("--out", &out)?;
     let built = in_parallel(&manifests, "build", |path, bar| {
         let m = Manifest::load(path)?;
         bar.set_message(format!("glibc {}", m.version));

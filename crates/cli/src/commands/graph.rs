@@ -7,7 +7,7 @@ use clap::ValueEnum;
 
 use resolve::SourceInfo;
 
-use crate::common::{options, Project};
+use crate::common::{at_least_one, options, out_file, Project};
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Upper bound on resolution rounds.
-    #[arg(long, env = "MAX_ITERS", default_value_t = 8)]
+    #[arg(long, env = "MAX_ITERS", default_value_t = 8, value_parser = at_least_one("--max-iters"))]
     max_iters: usize,
 }
 
@@ -33,6 +33,9 @@ enum Format {
 
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
     let Format::Dot = a.format;
+    if let Some(p) = &a.out {
+        out_file("--out", p)?;
+    }
     let opened = sources.open(&a.src, None, &sources::stderr)?;
     let [s] = opened.as_slice() else {
         bail!("graph takes exactly one source");

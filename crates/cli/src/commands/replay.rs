@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use manifest::Manifest;
 use source::fetch;
 
-use crate::common::pinned_manifests;
+use crate::common::{out_dir, pinned_manifests};
 use crate::sources::{self, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -36,22 +36,27 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
     // before building anything.
     std::fs::File::open(trace)
         .with_context(|| format!("cannot read the trace {}", trace.display()))?;
-    let manifests = if a.manifest.is_empty() {
+    let paths = if a.manifest.is_empty() {
         pinned_manifests(project)?
     } else {
         a.manifest
     };
+    // Every manifest is read (and checked) before anything is built.
+    let manifests: Vec<(PathBuf, Manifest)> = paths
+        .into_iter()
+        .map(|p| Ok((p.clone(), Manifest::load(&p)?)))
+        .collect::<Result<_>>()?;
     let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
+    out_dir("--out", &out)?;
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let replayer = replay::compile(&cc, project, &out)?;
     let mut allocators: Vec<(String, Option<PathBuf>)> = Vec::new();
     let host = fetch::host_glibc()?;
     allocators.push((format!("host glibc {} (libc.so.6)", host.version), None));
-    for path in &manifests {
-        let m = Manifest::load(path)?;
-        let src = sources.pinned(&m, path, &sources::stderr)?;
+    for (path, m) in &manifests {
+        let src = sources.pinned(m, path, &sources::stderr)?;
         let built = build::build(
-            &m,
+            m,
             &src.root,
             project,
             &build::BuildOptions::new(out.clone(), false),

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use resolve::SourceInfo;
 use source::GlibcSource;
 
-use crate::common::{in_parallel, list_manifests, options, say};
+use crate::common::{at_least_one, in_parallel, list_manifests, options, out_dir, say};
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Upper bound on resolution rounds.
-    #[arg(long, env = "MAX_ITERS", default_value_t = 8)]
+    #[arg(long, env = "MAX_ITERS", default_value_t = 8, value_parser = at_least_one("--max-iters"))]
     max_iters: usize,
     /// Re-resolve every manifest already in the output directory, from the
     /// exact source each one pins.
@@ -35,6 +35,7 @@ pub fn run(args: Args, sources: &Sources, project: &Path) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| project.join(manifest::COMMITTED_DIR));
+    out_dir("--out", &out)?;
     let trees: Vec<GlibcSource> = if args.pinned {
         let pins = list_manifests(&out)?;
         if pins.is_empty() {

@@ -17,14 +17,24 @@
    MALLOC_STANDALONE_HEAP=<address>:<size> (size with an optional k, M or G
    suffix) maps <size> bytes at exactly <address> at start-up and makes
    them the main arena's memory: heap addresses are the same from run to
-   run whatever ASLR does.  A region that cannot be mapped there is a fatal
-   error; a full region fails like a full brk (glibc then falls back to
-   mmap).  Ignored in secure mode (setuid and setgid programs).  */
+   run whatever ASLR does.  A full region fails like a full brk (glibc then
+   falls back to mmap).  A value that does not ask for that exactly stops
+   the program before its first allocation, with one message on stderr
+   naming the variable, its value, what is wrong and what to write, and
+   exit status 127 (as the dynamic loader's own start-up errors): a
+   malformed value (no ':', not a number, a sign, a trailing character,
+   too large), an address that is not a non-zero multiple of the page
+   size, a size below min_region () (which glibc would never use: its first
+   growth of the main heap asks for its top pad, 128 KiB by default, and
+   the first request on top), and a region that cannot be mapped at that
+   address.  The program is not run on with another heap, since the
+   variable asks for a heap at a fixed address.  Ignored in secure mode
+   (setuid and setgid programs).  */
 #include <errno.h>
+#include <limits.h>
 #include <malloc-standalone-entry.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>		/* __libc_fatal (shims/stdio.h) */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -98,19 +108,54 @@ region_morecore (ptrdiff_t increment)
   return old;
 }
 
-/* Parses "<address>:<size>[kMG]"; false if malformed.  */
-static bool
+/* glibc's DEFAULT_TOP_PAD (malloc.c): the least sysmalloc asks morecore
+   for on top of the request.  */
+#define TOP_PAD (128 * 1024)
+
+/* The smallest region glibc can use: a top pad and a page (a small first
+   request, page-aligned).  */
+static size_t
+min_region (void)
+{
+  return TOP_PAD + (size_t) getpagesize ();
+}
+
+/* One number of "<address>:<size>" (SIZE says which), in C's notation (0x
+   hex, 0 octal, else decimal), without a sign or spaces: NULL with *END
+   past it, or why it is not one.  */
+static const char *
+parse_number (const char *s, unsigned long long *n, char **end, bool size)
+{
+  if (*s == '-' || *s == '+')
+    return size ? "the size has a sign" : "the address has a sign";
+  if (*s < '0' || *s > '9')
+    return size ? "the size is not a number" : "the address is not a number";
+  errno = 0;
+  *n = strtoull (s, end, 0);
+  if (errno != 0)
+    return size ? "the size is too large" : "the address is too large";
+  return NULL;
+}
+
+/* Parses "<address>:<size>[kMG]"; NULL, or what is wrong.  */
+static const char *
 parse_region (const char *s, uintptr_t *address, size_t *size)
 {
   char *end;
-  errno = 0;
-  unsigned long long a = strtoull (s, &end, 0);
-  if (errno != 0 || end == s || *end != ':')
-    return false;
+  unsigned long long a, n;
+  const char *why = parse_number (s, &a, &end, false);
+  if (why != NULL)
+    return why;
+#if UINTPTR_MAX < ULLONG_MAX
+  if (a > UINTPTR_MAX)
+    return "the address is too large";
+#endif
+  if (*end != ':')
+    return "no ':' after the address";
   s = end + 1;
-  unsigned long long n = strtoull (s, &end, 0);
-  if (errno != 0 || end == s)
-    return false;
+  why = parse_number (s, &n, &end, true);
+  if (why != NULL)
+    return why;
   int shift = 0;
   switch (*end)
     {
@@ -118,12 +163,59 @@ parse_region (const char *s, uintptr_t *address, size_t *size)
     case 'm': case 'M': shift = 20; end++; break;
     case 'g': case 'G': shift = 30; end++; break;
     }
-  if (*end != '\0' || n == 0 || n > (SIZE_MAX >> shift))
-    return false;
+  if (*end != '\0')
+    return "the size ends in something other than k, M or G";
+  if (n > (SIZE_MAX >> shift) || a + ((size_t) n << shift) < a)
+    return "the size is too large";
   *address = a;
   *size = (size_t) n << shift;
-  return true;
+  return NULL;
 }
+
+/* A message that stops the program: "malloc-standalone:
+   MALLOC_STANDALONE_HEAP=<spec>: <what><detail>.  <hint>", then exit
+   status 127.  Formatted on the stack (nothing may allocate yet).  */
+static _Noreturn void
+refuse (const char *spec, const char *what, const char *detail,
+	const char *hint)
+{
+  char buf[1024];
+  size_t len = 0;
+  const char *parts[] = { "malloc-standalone: MALLOC_STANDALONE_HEAP=", spec,
+			  ": ", what, detail, ".\n", hint, "\n" };
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    {
+      size_t n = parts[i] == NULL ? 0 : strlen (parts[i]);
+      if (n > sizeof buf - 1 - len)
+	n = sizeof buf - 1 - len;
+      memcpy (buf + len, parts[i], n);
+      len += n;
+    }
+  if (buf[len - 1] != '\n')
+    buf[len++] = '\n';
+  ssize_t written = write (STDERR_FILENO, buf, len);
+  (void) written;
+  _exit (127);
+}
+
+/* N in k (N is a multiple of 1024 here), as decimal text in BUF.  */
+static const char *
+kib (char buf[32], size_t n)
+{
+  char *p = buf + 31;
+  *p = '\0';
+  *--p = 'k';
+  n >>= 10;
+  do
+    *--p = '0' + n % 10;
+  while ((n /= 10) != 0);
+  return p;
+}
+
+static const char syntax_hint[] =
+  "Write <address>:<size>, a page-aligned address and a size in bytes or "
+  "with a k, M or G suffix, e.g. 0x500000000000:64M; or unset the variable "
+  "for the default heap.";
 
 /* At the first entry into the allocator, before it touches an arena
    (stubs/lifecycle.c).  */
@@ -140,23 +232,37 @@ __malloc_standalone_morecore_init (bool secure)
     return;
   uintptr_t address;
   size_t size;
-  if (!parse_region (spec, &address, &size))
-    __libc_fatal ("malloc-standalone: MALLOC_STANDALONE_HEAP must be "
-		  "<address>:<size>[k|M|G], e.g. 0x500000000000:64M\n");
+  const char *why = parse_region (spec, &address, &size);
+  if (why != NULL)
+    refuse (spec, "not <address>:<size>: ", why, syntax_hint);
   uintptr_t page = (uintptr_t) getpagesize ();
   if (address % page != 0 || address == 0)
-    __libc_fatal ("malloc-standalone: MALLOC_STANDALONE_HEAP: the address "
-		  "must be a non-zero multiple of the page size\n");
+    refuse (spec, "the address must be a non-zero multiple of the page size",
+	    NULL, syntax_hint);
+  if (size < min_region ())
+    {
+      char k[32];
+      refuse (spec, "the region is too small: the least glibc can use is ",
+	      kib (k, min_region ()),
+	      "glibc's first growth of the main heap asks for its top pad "
+	      "(128k) and the first request; a smaller region would never be "
+	      "used.  Give a larger size.");
+    }
   void *p = mmap ((void *) address, size, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
 		  | MAP_FIXED_NOREPLACE, -1, 0);
   if (p == MAP_FAILED || p != (void *) address)
     {
+      int error = p == MAP_FAILED ? errno : EEXIST;
       if (p != MAP_FAILED)
 	/* A kernel older than 4.17 takes MAP_FIXED_NOREPLACE as a hint.  */
 	munmap (p, size);
-      __libc_fatal ("malloc-standalone: MALLOC_STANDALONE_HEAP: cannot map the "
-		    "region at that address (in use, or out of range)\n");
+      refuse (spec, "cannot map the region at that address: ",
+	      error == EEXIST ? "something is mapped there already"
+	      : error == ENOMEM ? "out of the address space or of memory"
+	      : "the kernel refused it",
+	      "Pick another address (see /proc/<pid>/maps for what is "
+	      "in use) or a smaller size.");
     }
   region_start = region_brk = p;
   region_end = region_start + size;

@@ -15,11 +15,29 @@
    Each record is formatted on the stack and written with one write (2) to
    a file opened O_APPEND, so threads never tear each other's lines; the
    tracer never allocates, and calls made while it runs (dladdr, say) are
-   not traced.  The file is opened with O_CLOEXEC and O_NOFOLLOW (a symlink
-   at that path is refused); a child after fork continues in
-   <file>.<child pid>.  A "%p" in <file> stands for the process id: each
-   process, forked or executed, then writes a file of its own.  Setuid and setgid programs ignore both variables,
-   as glibc's mtrace () ignored MALLOC_TRACE.  */
+   not traced.  A "%p" in <file> stands for the process id: each process,
+   forked or executed, then writes a file of its own; without one, a child
+   after fork continues in <file>.<child pid>.  Setuid and setgid programs
+   ignore both variables, as glibc's mtrace () ignored MALLOC_TRACE.
+
+   The tracer never blocks the program or writes where it should not.  It
+   writes only a regular file that is new or has a single link: a symbolic
+   link at the path (O_NOFOLLOW), a FIFO, a device, a socket, a directory,
+   or a file with other hard links (whose contents truncating would destroy
+   under every name) is refused with one message on stderr naming the
+   variable, the path and why, and tracing is off while the program runs
+   on.  The path is checked with lstat before it is opened (so a device is
+   not even opened), then opened with O_NONBLOCK (a FIFO cannot block it
+   even if it appears in between; cleared after), O_NOCTTY and O_CLOEXEC
+   and without O_TRUNC, checked again with fstat, and only then truncated.
+   Since only a regular file is ever traced, <file>.<pid> is only ever
+   created next to one: a refused target turns tracing off in the children
+   too.  Symbolic links among the directories of the path are followed, as
+   by any program writing to a path it is given (the kernel's
+   fs.protected_symlinks already stops following another user's link in a
+   sticky world-writable directory such as /tmp).  The first failed write
+   (a full disk, a file size limit) is reported once, with its reason, and
+   tracing stops there for good: the trace ends early, never with a gap.  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +45,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +61,11 @@ bool __malloc_standalone_tracing;
 
 static int trace_fd = -1;
 static bool jsonl;
+/* MALLOC_STANDALONE_TRACE's value, and the file this process writes.  */
 static char trace_path[PATH_MAX];
+static char trace_file[PATH_MAX];
+/* Set (once) when a write failed: nothing is written after that.  */
+static bool write_failed;
 static unsigned long long seq;
 static __thread bool inside __attribute__ ((tls_model ("initial-exec")));
 
@@ -148,9 +171,100 @@ put_json_number (struct line *l, const char *key, unsigned long long v)
   put_unsigned (l, v, 10);
 }
 
+/* The reason of an error number, without strerror, which may allocate
+   (translated or unknown messages): the errors open, fstat, ftruncate and
+   write can give here, in glibc's words.  */
+static void
+put_error (struct line *l, int error)
+{
+  static const struct
+  {
+    int error;
+    const char *text;
+  } texts[] =
+  {
+    { EACCES, "Permission denied" },
+    { EPERM, "Operation not permitted" },
+    { ENOENT, "No such file or directory" },
+    { ENOTDIR, "Not a directory" },
+    { EISDIR, "Is a directory" },
+    { ELOOP, "Too many levels of symbolic links" },
+    { ENAMETOOLONG, "File name too long" },
+    { EROFS, "Read-only file system" },
+    { ETXTBSY, "Text file busy" },
+    { ENXIO, "No such device or address" },
+    { ENODEV, "No such device" },
+    { EMFILE, "Too many open files" },
+    { ENFILE, "Too many open files in system" },
+    { ENOSPC, "No space left on device" },
+    { EDQUOT, "Disk quota exceeded" },
+    { EFBIG, "File too large" },
+    { EIO, "Input/output error" },
+    { EPIPE, "Broken pipe" },
+    { EAGAIN, "Resource temporarily unavailable" },
+    { EBADF, "Bad file descriptor" },
+    { EINVAL, "Invalid argument" },
+    { ENOMEM, "Cannot allocate memory" },
+    { EOVERFLOW, "Value too large for defined data type" },
+  };
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+    if (texts[i].error == error)
+      {
+	put (l, texts[i].text);
+	return;
+      }
+  put (l, "error ");
+  put_unsigned (l, error, 10);
+}
+
+/* Starts a message on stderr: "malloc-standalone:
+   MALLOC_STANDALONE_TRACE=<value>: ", and FILE if it is not the value.  */
+static void
+message_start (struct line *l, const char *file)
+{
+  put (l, "malloc-standalone: MALLOC_STANDALONE_TRACE=");
+  put (l, trace_path);
+  put (l, ": ");
+  if (file != NULL && strcmp (file, trace_path) != 0)
+    {
+      put (l, file);
+      put (l, ": ");
+    }
+}
+
+static void
+message_end (struct line *l, const char *end)
+{
+  put (l, end);
+  if (l->len == sizeof l->buf)
+    l->buf[l->len - 1] = '\n';
+  ssize_t n = write (STDERR_FILENO, l->buf, l->len);
+  (void) n;
+}
+
+/* The first failed write (ERROR, or 0 for a write that wrote nothing):
+   reported once, and tracing stops for good.  */
+static void
+write_error (int error)
+{
+  __malloc_standalone_tracing = false;
+  if (__atomic_exchange_n (&write_failed, true, __ATOMIC_RELAXED))
+    return;
+  struct line l = { .len = 0 };
+  message_start (&l, trace_file);
+  put (&l, "cannot write the trace: ");
+  if (error != 0)
+    put_error (&l, error);
+  else
+    put (&l, "nothing was written");
+  message_end (&l, "; tracing stopped here (the trace ends early)\n");
+}
+
 static void
 emit (struct line *l)
 {
+  if (__atomic_load_n (&write_failed, __ATOMIC_RELAXED))
+    return;
   const char *p = l->buf;
   size_t left = l->len;
   while (left > 0)
@@ -159,33 +273,28 @@ emit (struct line *l)
       if (n < 0 && errno == EINTR)
 	continue;
       if (n <= 0)
-	return;
+	{
+	  write_error (n < 0 ? errno : 0);
+	  return;
+	}
       p += n;
       left -= n;
     }
 }
 
-/* A message on stderr, for what makes tracing impossible.  */
+/* A message on stderr, for what makes tracing impossible: WHAT (e.g.
+   "must be ...") and a detail (DETAIL, or ERROR's reason).  */
 static void
-complain (const char *what, const char *path, int error)
+complain (const char *file, const char *what, const char *detail, int error)
 {
   struct line l = { .len = 0 };
-  put (&l, "malloc-standalone: ");
+  message_start (&l, file);
   put (&l, what);
-  if (path != NULL)
-    {
-      put (&l, " ");
-      put (&l, path);
-    }
+  if (detail != NULL)
+    put (&l, detail);
   if (error != 0)
-    {
-      put (&l, ": ");
-      put (&l, error == ELOOP ? "it is a symbolic link, which is not followed"
-	       : strerror (error));
-    }
-  put (&l, "; tracing is off\n");
-  ssize_t n = write (STDERR_FILENO, l.buf, l.len);
-  (void) n;
+    put_error (&l, error);
+  message_end (&l, "; tracing is off\n");
 }
 
 static void
@@ -215,17 +324,81 @@ header (pid_t parent)
   emit (&l);
 }
 
+/* Why the file ST describes is not one to trace to, or NULL.  */
+static const char *
+unsuitable (const struct stat *st)
+{
+  if (S_ISREG (st->st_mode))
+    return st->st_nlink > 1
+	   ? "it has other hard links, whose contents truncating it would "
+	     "destroy too (give the path of a new file)"
+	   : NULL;
+  if (S_ISLNK (st->st_mode))
+    return "it is a symbolic link, which is not followed (give the path "
+	   "of a regular file)";
+  if (S_ISFIFO (st->st_mode))
+    return "it is a FIFO, not a regular file (give the path of a regular "
+	   "file, or of a new one)";
+  if (S_ISCHR (st->st_mode))
+    return "it is a character device, not a regular file (give the path "
+	   "of a regular file, or of a new one)";
+  if (S_ISBLK (st->st_mode))
+    return "it is a block device, not a regular file (give the path of a "
+	   "regular file, or of a new one)";
+  if (S_ISDIR (st->st_mode))
+    return "it is a directory (give the path of a file in it)";
+  if (S_ISSOCK (st->st_mode))
+    return "it is a socket, not a regular file (give the path of a "
+	   "regular file, or of a new one)";
+  return "it is not a regular file (give the path of a regular file, or "
+	 "of a new one)";
+}
+
+/* Opens PATH as the trace: a new file, or an existing regular file with a
+   single link, emptied (see the top of the file).  False, with a message,
+   for anything else.  */
 static bool
 open_trace (const char *path)
 {
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC
-		 | O_NOFOLLOW, 0666);
+  struct stat st;
+  const char *why;
+  if (lstat (path, &st) == 0 && (why = unsuitable (&st)) != NULL)
+    {
+      complain (path, "", why, 0);
+      return false;
+    }
+  int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW
+		 | O_NONBLOCK | O_NOCTTY, 0666);
   if (fd < 0)
     {
-      complain ("cannot open MALLOC_STANDALONE_TRACE", path, errno);
+      int error = errno;
+      complain (path, "cannot open it: ", error == ELOOP
+		? "it is a symbolic link, which is not followed" : NULL,
+		error == ELOOP ? 0 : error);
+      return false;
+    }
+  if (fstat (fd, &st) != 0)
+    {
+      complain (path, "cannot open it: ", NULL, errno);
+      close (fd);
+      return false;
+    }
+  if ((why = unsuitable (&st)) != NULL)
+    {
+      complain (path, "", why, 0);
+      close (fd);
+      return false;
+    }
+  int flags = fcntl (fd, F_GETFL);
+  if (flags == -1 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) != 0
+      || ftruncate (fd, 0) != 0)
+    {
+      complain (path, "cannot empty it: ", NULL, errno);
+      close (fd);
       return false;
     }
   trace_fd = fd;
+  strcpy (trace_file, path);
   return true;
 }
 
@@ -268,13 +441,19 @@ __malloc_standalone_trace_init (bool secure)
     jsonl = true;
   else
     {
-      complain ("MALLOC_STANDALONE_TRACE_FORMAT must be mtrace or jsonl, not",
-		format, 0);
+      struct line l = { .len = 0 };
+      put (&l, "malloc-standalone: MALLOC_STANDALONE_TRACE_FORMAT=");
+      put (&l, format);
+      message_end (&l, ": must be mtrace or jsonl; tracing is off\n");
       return;
     }
   if (strlen (path) >= sizeof trace_path - 24)
     {
-      complain ("MALLOC_STANDALONE_TRACE is too long:", path, 0);
+      struct line l = { .len = 0 };
+      put (&l, "malloc-standalone: MALLOC_STANDALONE_TRACE=");
+      put (&l, path);
+      message_end (&l, ": the path is too long (give a shorter one); "
+		   "tracing is off\n");
       return;
     }
   strcpy (trace_path, path);
@@ -283,7 +462,7 @@ __malloc_standalone_trace_init (bool secure)
   if (!open_trace (expanded))
     return;
   header (0);
-  __malloc_standalone_tracing = true;
+  __malloc_standalone_tracing = !write_failed;
 }
 
 /* In the child after fork (stubs/lifecycle.c): its own file.  */
@@ -311,7 +490,7 @@ __malloc_standalone_trace_fork_child (void)
     return;
   seq = 0;
   header (getppid ());
-  __malloc_standalone_tracing = true;
+  __malloc_standalone_tracing = !write_failed;
 }
 
 static const char *const op_names[] =

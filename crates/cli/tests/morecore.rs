@@ -112,20 +112,111 @@ fn environment_fixes_the_heap(version: &str) {
     let plain = run_ok(preloaded(&so, program()).arg("plain"));
     assert!(!plain.contains("0x5000000"), "glibc {version}:\n{plain}");
 
-    // A malformed value and an address that cannot be had are fatal, with
-    // a message that says what to write.
-    for (spec, says) in [
-        ("0x500000000000", "must be <address>:<size>"),
-        ("0x500000000000:12Q", "must be <address>:<size>"),
-        ("0x500000000123:1M", "multiple of the page size"),
-        ("0xffffffffffff000:1M", "cannot map the region"),
+    // The smallest region glibc can use (its 128 KiB top pad and a page)
+    // holds the heap.
+    let small = run_ok(&mut with("0x500000000000:132k"));
+    assert!(
+        small.lines().count() == 4 && small.lines().all(|l| l.starts_with("0x5000000")),
+        "glibc {version}: a 132k region must hold the heap:\n{small}"
+    );
+
+    // A value that does not ask for exactly that stops the program before
+    // it starts: one message naming the variable, its value, what is wrong
+    // and what to write, and exit status 127 (no abort, no core dump).
+    let syntax = "Write <address>:<size>";
+    for (spec, says, hint) in [
+        (
+            "-1",
+            "not <address>:<size>: the address has a sign.",
+            syntax,
+        ),
+        (
+            "junk",
+            "not <address>:<size>: the address is not a number.",
+            syntax,
+        ),
+        (
+            "4096",
+            "not <address>:<size>: no ':' after the address.",
+            syntax,
+        ),
+        (
+            "0x500000000000",
+            "not <address>:<size>: no ':' after the address.",
+            syntax,
+        ),
+        (
+            "0x500000000000:-1",
+            "not <address>:<size>: the size has a sign.",
+            syntax,
+        ),
+        (
+            "0x500000000000: 64M",
+            "not <address>:<size>: the size is not a number.",
+            syntax,
+        ),
+        (
+            "0x500000000000:12Q",
+            "not <address>:<size>: the size ends in something other than k, M or G.",
+            syntax,
+        ),
+        (
+            "0x500000000000:99999999999999999999",
+            "not <address>:<size>: the size is too large.",
+            syntax,
+        ),
+        (
+            "0x500000000000:17179869184G",
+            "not <address>:<size>: the size is too large.",
+            syntax,
+        ),
+        (
+            "99999999999999999999:64M",
+            "not <address>:<size>: the address is too large.",
+            syntax,
+        ),
+        (
+            "0x500000000123:1M",
+            "the address must be a non-zero multiple of the page size.",
+            syntax,
+        ),
+        (
+            "0:1M",
+            "the address must be a non-zero multiple of the page size.",
+            syntax,
+        ),
+        (
+            "0x500000000000:0",
+            "the region is too small: the least glibc can use is 132k.",
+            "Give a larger size.",
+        ),
+        (
+            "0x500000000000:4096",
+            "the region is too small: the least glibc can use is 132k.",
+            "Give a larger size.",
+        ),
+        (
+            "0x500000000000:128k",
+            "the region is too small: the least glibc can use is 132k.",
+            "Give a larger size.",
+        ),
+        (
+            "0xffffffffffff000:1M",
+            "cannot map the region at that address: ",
+            "Pick another address",
+        ),
     ] {
         let out = run(&mut with(spec));
         let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = format!("malloc-standalone: MALLOC_STANDALONE_HEAP={spec}: {says}");
         assert!(
-            !out.status.success() && stderr.contains(says),
-            "glibc {version}: MALLOC_STANDALONE_HEAP={spec} should fail saying {says:?}, got \
-             {} and {stderr}",
+            out.status.code() == Some(127)
+                && out.stdout.is_empty()
+                && stderr.lines().count() == 2
+                && stderr.starts_with(&first)
+                && stderr.lines().nth(1).is_some_and(|l| l.contains(hint)),
+            "glibc {version}: MALLOC_STANDALONE_HEAP={spec} should stop the program (exit 127) \
+             with {first:?} and then {hint:?}, got {} and:\n{stderr}",
             out.status
         );
     }

@@ -7,13 +7,18 @@
 //! - trace: `tests/c/trace.c` under `MALLOC_STANDALONE_TRACE`, read back in
 //!   both formats (glibc's own `mtrace` script must report the planted
 //!   leak), with threads, fork, exec, a symlink at the path, tracing off, a
-//!   setuid program, and python3.
+//!   setuid program, and python3; and what it does with targets it must not
+//!   write (a FIFO, a device, a directory, a hard link) or cannot (a file
+//!   size limit).
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use common::run::{clean, compile, preloaded, run, run_ok, Abi};
 use common::{build_so, build_with, pinned, reference, scratch};
@@ -23,6 +28,8 @@ common::per_version! {
     hooks_behave_as_in_glibc => hooks,
     trace_in_mtrace_format => trace_mtrace,
     trace_in_jsonl_format => trace_jsonl,
+    trace_refuses_what_it_must_not_write => trace_targets,
+    trace_stops_at_the_first_write_error => trace_write_error,
 }
 
 fn program(name: &'static str, abi: Abi) -> PathBuf {
@@ -350,6 +357,263 @@ fn trace_jsonl(version: &str) {
         "glibc {version}: {} records",
         recs.len()
     );
+}
+
+/// The tracer's lines on a program's stderr.
+fn tracer_messages(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.starts_with("malloc-standalone:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs a command that must finish within `limit` (a program the tracer
+/// would block fails here rather than hang the suite), and returns its
+/// output.
+fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    let what = common::run::describe(cmd);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let ran =
+        harness::process::run(cmd, limit).unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let Some(status) = ran.status else {
+        panic!("{what} did not finish within {limit:?}: the tracer blocked it");
+    };
+    Output {
+        status,
+        stdout: ran.stdout,
+        stderr: ran.stderr,
+    }
+}
+
+/// The entries of /dev named `full.<digits>` (what a forked child used to
+/// create next to /dev/full).
+fn dev_full_children() -> BTreeSet<PathBuf> {
+    std::fs::read_dir("/dev")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("full."))
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
+/// The tracer writes only a regular file, new or with a single link: a
+/// FIFO (which used to block the program forever in open), a device (whose
+/// forked children used to create `/dev/full.<pid>`), a directory and a
+/// file with other hard links are refused with one message naming the
+/// variable, the path and why, and the program runs on untraced, its
+/// children too. A symlinked directory on the way is followed
+/// (docs/experimenting.md, "Tracing").
+fn trace_targets(version: &str) {
+    let so = traced(version);
+    let dir = trace_dir(&format!("targets-{version}"));
+    let exe = &program("trace", Abi::Host);
+    let limit = Duration::from_secs(30);
+    let traced_to = |target: &Path, mode: &str| {
+        let mut c = preloaded(&so, exe);
+        c.arg(mode).env("MALLOC_STANDALONE_TRACE", target);
+        c
+    };
+    let refused = |target: &Path, mode: &str, why: &str| {
+        let o = run_within(&mut traced_to(target, mode), limit);
+        let messages = tracer_messages(&o);
+        let expected = format!(
+            "malloc-standalone: MALLOC_STANDALONE_TRACE={}: ",
+            target.display()
+        );
+        assert!(
+            o.status.success()
+                && messages.len() == 1
+                && messages[0].starts_with(&expected)
+                && messages[0].contains(why)
+                && messages[0].ends_with("; tracing is off"),
+            "glibc {version}: tracing to {} ({mode}) should be refused once with {expected:?} and \
+             {why:?}, the program running on; got {} and:\n{}",
+            target.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    };
+
+    // A FIFO without a reader: refused at once, not opened; nothing is
+    // written into it, in the parent or in the forked child.
+    let fifo = dir.join("fifo");
+    run_ok(clean("mkfifo").arg(&fifo));
+    let o = refused(&fifo, "fork", "it is a FIFO, not a regular file");
+    let child: u32 = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .strip_prefix("child ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        !dir.join(format!("fifo.{child}")).exists(),
+        "glibc {version}: the child traced next to a FIFO"
+    );
+
+    // /dev/full: refused, and its forked children create no
+    // /dev/full.<pid> (CI runs as root, who could). Any that appear are
+    // removed before failing.
+    let before = dev_full_children();
+    let o = refused(
+        Path::new("/dev/full"),
+        "fork",
+        "it is a character device, not a regular file",
+    );
+    let made: Vec<PathBuf> = dev_full_children().difference(&before).cloned().collect();
+    for p in &made {
+        if p.symlink_metadata().is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    assert!(
+        made.is_empty(),
+        "glibc {version}: tracing to /dev/full created {made:?} (stdout {})",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // A directory.
+    let sub = dir.join("a-directory");
+    std::fs::create_dir(&sub).unwrap();
+    refused(&sub, "leak", "it is a directory");
+
+    // A file with another hard link: refused, untouched under both names.
+    let precious = dir.join("precious");
+    std::fs::write(&precious, "keep me\n").unwrap();
+    let linked = dir.join("linked");
+    std::fs::hard_link(&precious, &linked).unwrap();
+    refused(&linked, "leak", "it has other hard links");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "keep me\n",
+        "glibc {version}: a hard-linked target was overwritten"
+    );
+
+    // A regular file with a single link is emptied and traced to.
+    let old = dir.join("old");
+    std::fs::write(&old, "an old trace\n".repeat(1000)).unwrap();
+    let o = run_within(&mut traced_to(&old, "leak"), limit);
+    assert!(
+        o.status.success() && tracer_messages(&o).is_empty(),
+        "glibc {version}: {o:?}"
+    );
+    let text = std::fs::read_to_string(&old).unwrap();
+    assert!(
+        text.starts_with("= Start\n") && !text.contains("an old trace"),
+        "glibc {version}: the old contents must go:\n{text}"
+    );
+
+    // A symlinked directory on the way is followed (as by any program
+    // writing a path it is given): the trace, and the forked child's, land
+    // in the directory it points to.
+    let real = dir.join("real");
+    std::fs::create_dir(&real).unwrap();
+    let via = dir.join("via");
+    std::os::unix::fs::symlink(&real, &via).unwrap();
+    let o = run_within(&mut traced_to(&via.join("trace"), "fork"), limit);
+    assert!(
+        o.status.success() && tracer_messages(&o).is_empty(),
+        "glibc {version}: {o:?}"
+    );
+    let child: u32 = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .strip_prefix("child ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    for name in ["trace".to_owned(), format!("trace.{child}")] {
+        let text = std::fs::read_to_string(real.join(&name)).unwrap_or_default();
+        assert!(
+            text.starts_with("= Start\n"),
+            "glibc {version}: {name} should be traced through the symlinked directory"
+        );
+    }
+}
+
+/// RLIMIT_FSIZE, in bytes, for the program a command runs, with SIGXFSZ
+/// ignored: a write past the limit then fails with EFBIG instead of
+/// killing the process.
+fn limit_file_size(cmd: &mut Command, bytes: u64) {
+    #[repr(C)]
+    struct Rlimit {
+        cur: u64,
+        max: u64,
+    }
+    extern "C" {
+        fn setrlimit(resource: i32, limit: *const Rlimit) -> i32;
+        fn signal(signal: i32, handler: usize) -> usize;
+    }
+    const RLIMIT_FSIZE: i32 = 1;
+    const SIGXFSZ: i32 = 25;
+    const SIG_IGN: usize = 1;
+    const SIG_ERR: usize = usize::MAX;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = Rlimit {
+                cur: bytes,
+                max: bytes,
+            };
+            if signal(SIGXFSZ, SIG_IGN) == SIG_ERR || setrlimit(RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A trace that cannot be written (here a file size limit; a full disk is
+/// the same) is reported once, with the reason, however many threads hit
+/// it, and tracing stops there: the program runs on, and the trace is what
+/// was written before.
+fn trace_write_error(version: &str) {
+    let so = traced(version);
+    let dir = trace_dir(&format!("write-error-{version}"));
+    let exe = &program("trace", Abi::Host);
+    // Eight threads writing at once; and a header that does not fit, before
+    // a fork.
+    for (format, mode, limit) in [
+        ("mtrace", &["threads", "8", "2000"][..], 4096),
+        ("jsonl", &["fork"][..], 64),
+    ] {
+        let file = dir.join(format);
+        let mut cmd = preloaded(&so, exe);
+        cmd.args(mode)
+            .env("MALLOC_STANDALONE_TRACE", &file)
+            .env("MALLOC_STANDALONE_TRACE_FORMAT", format);
+        limit_file_size(&mut cmd, limit);
+        let o = run_within(&mut cmd, Duration::from_secs(60));
+        let messages = tracer_messages(&o);
+        let expected = format!(
+            "malloc-standalone: MALLOC_STANDALONE_TRACE={}: cannot write the trace: File too \
+             large; tracing stopped here (the trace ends early)",
+            file.display()
+        );
+        assert!(
+            o.status.success() && messages == [expected.clone()],
+            "glibc {version}: {format} {mode:?}: the first write error should be reported once \
+             as {expected:?}, the program running on; got {} and:\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let written = std::fs::metadata(&file).unwrap().len();
+        assert!(
+            written > 0 && written <= limit,
+            "glibc {version}: {written} bytes"
+        );
+        // Tracing stopped before the fork: the child traced nothing.
+        let kids: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{format}.")))
+            .collect();
+        assert!(kids.is_empty(), "glibc {version}: {kids:?}");
+    }
 }
 
 /// Setuid and setgid programs ignore MALLOC_STANDALONE_TRACE, as glibc's

@@ -14,13 +14,16 @@
 //! unpacks beside these: `libc6/`, `libc6-dev/` and `deb/`.
 //! Everything that appears under a final name got there by `rename` from a
 //! `.tmp-*` sibling, so an interrupted run never leaves a half-written entry
-//! that a later run would trust.
+//! that a later run would trust; the next run removes such a sibling at once
+//! ([`crate::temp`]).
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use manifest::digest::sha256_file;
+
+use crate::temp::{self, TempDir, TempFile};
 
 /// A validated glibc source tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +118,9 @@ impl SourceError {
     }
 }
 
+/// The cache's directories that temporaries are made in.
+const TEMP_PARENTS: [&str; 4] = ["trees", "git", "downloads/gnu", "downloads/debian"];
+
 /// The on-disk cache of unpacked trees and downloads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cache {
@@ -156,6 +162,15 @@ impl Cache {
         let dir = self.root.join(sub);
         fs::create_dir_all(&dir).map_err(|e| SourceError::io("create directory", &dir, e))?;
         Ok(dir)
+    }
+
+    /// Removes what interrupted runs left in the cache's directories of
+    /// temporaries (unpacks, clones, downloads) at once, rather than when
+    /// one of them is next written to ([`crate::temp`]).
+    pub fn sweep_temps(&self) {
+        for sub in TEMP_PARENTS {
+            temp::sweep(&self.root.join(sub), temp::PREFIX);
+        }
     }
 
     /// Where the tree unpacked from a tarball with this sha256 lives.
@@ -479,42 +494,24 @@ fn locate_tree(unpacked: &Path, tarball: &Path) -> Result<PathBuf, SourceError> 
     })
 }
 
-/// A `.tmp-*` directory inside `parent`, removed on drop unless published.
-pub(crate) fn temp_dir_in(parent: &Path) -> Result<tempfile::TempDir, SourceError> {
-    sweep_stale_temps(parent);
-    tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(parent)
+/// A `.tmp-pid<pid>-*` directory inside `parent`, removed on drop unless
+/// published, after removing the dead ones there ([`crate::temp`]).
+pub(crate) fn temp_dir_in(parent: &Path) -> Result<TempDir, SourceError> {
+    temp::dir_in(parent, temp::PREFIX)
         .map_err(|e| SourceError::io("create a temporary directory in", parent, e))
 }
 
-/// Temporaries outlive their process only when it was killed; a day-old one
-/// cannot belong to a run still in progress (an unpack takes seconds).
-fn sweep_stale_temps(parent: &Path) {
-    const STALE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let stale = entry.file_name().to_string_lossy().starts_with(".tmp-")
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STALE);
-        if stale {
-            let path = entry.path();
-            // Best effort: a failure here only leaves the litter where it was.
-            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
-        }
-    }
+/// A `.tmp-pid<pid>-*<suffix>` file inside `parent`, removed on drop unless
+/// persisted, after removing the dead temporaries there.
+pub(crate) fn temp_file_in(parent: &Path, suffix: &str) -> Result<TempFile, SourceError> {
+    temp::file_in(parent, suffix)
+        .map_err(|e| SourceError::io("create a temporary file in", parent, e))
 }
 
 /// Gives a finished temporary directory its final name. If another process
 /// published the same name first, theirs is kept and ours discarded: both
 /// came from the same key, so they are interchangeable.
-pub(crate) fn publish_dir(tmp: tempfile::TempDir, dest: &Path) -> Result<(), SourceError> {
+pub(crate) fn publish_dir(tmp: TempDir, dest: &Path) -> Result<(), SourceError> {
     use std::os::unix::fs::PermissionsExt;
     // tempdir creates 0700; the tree may be read by other users (e.g. nix builders).
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))

@@ -2,7 +2,7 @@
 //! does with it: a download killed midway, an unpack and a resolve whose
 //! process died (their temporaries are named `...pid<pid>-*` and locked
 //! while alive, so the next run removes dead ones at once, whatever their
-//! age).
+//! age), and a tarball refused for a symbolic link leading out of its tree.
 //! Hermetic: a loopback HTTP server, small tarballs made here, the fixture.
 
 mod common;
@@ -268,4 +268,139 @@ fn a_killed_resolves_temporary_directory_is_removed_by_the_next_resolve() {
         Vec::<PathBuf>::new(),
         "left in $TMPDIR (the killed run's were {left:?})"
     );
+}
+
+/// What a tarball entry is.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    /// A file with this content.
+    File(&'a str),
+    /// A symbolic link to this target.
+    Link(&'a str),
+}
+use Entry::{File, Link};
+
+/// A tarball of `entries` (path, what), under `glibc-2.97/`.
+fn tarball_with_links(dir: &Path, entries: &[(&str, Entry)]) -> PathBuf {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, what) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        let path = format!("glibc-2.97/{path}");
+        match what {
+            File(content) => {
+                header.set_size(content.len() as u64);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, &path, content.as_bytes())
+                    .unwrap();
+            }
+            Link(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder.append_link(&mut header, &path, target).unwrap();
+            }
+        }
+    }
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&builder.into_inner().unwrap()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("glibc-2.97.tar.xz");
+    std::fs::write(&path, xz.finish().unwrap()).unwrap();
+    path
+}
+
+const VERSION_H: &str = "#define RELEASE \"stable\"\n#define VERSION \"2.97\"\n";
+
+/// A tarball whose `malloc/malloc.c` is a symbolic link leading out of the
+/// tree (to `/etc/shadow`; climbing out; or climbing out through another
+/// link while looking, written out, as if it stayed inside) is refused,
+/// naming the link and its target, and nothing of it stays in the cache.
+#[test]
+fn a_tarball_with_a_symlink_leading_outside_is_refused_and_leaves_nothing() {
+    let deep = "d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15/d16";
+    let up16 = "../../../../../../../../../../../../../../../..";
+    // `<deep>/q` leads back to the top of the tree, so from it `..` climbs
+    // out of the tree, while, read as written, it stays inside.
+    let through = format!("../{deep}/q/{up16}/etc/passwd");
+    type Case<'a> = (&'a str, Vec<(&'a str, Entry<'a>)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "absolute",
+            vec![("malloc/malloc.c", Link("/etc/shadow"))],
+            "/etc/shadow",
+        ),
+        (
+            "climbing",
+            vec![(
+                "malloc/malloc.c",
+                Link("../../../../../../../../../etc/passwd"),
+            )],
+            "../../../../../../../../../etc/passwd",
+        ),
+        (
+            "through another link",
+            vec![
+                (
+                    "d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15/d16/q",
+                    Link(up16),
+                ),
+                ("malloc/malloc.c", Link(&through)),
+            ],
+            &through,
+        ),
+    ];
+    for (what, links, target) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut entries = vec![("version.h", File(VERSION_H))];
+        entries.extend(links);
+        let tarball = tarball_with_links(tmp.path(), &entries);
+        let cache = tmp.path().join("cache");
+        let out = tmp.path().join("out");
+        let o = resolver(&cache)
+            .args(["resolve", "--src", arg(&tarball), "--out", arg(&out)])
+            .output()
+            .unwrap();
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{what}: accepted");
+        for needle in [
+            arg(&tarball),
+            "glibc-2.97/malloc/malloc.c is a symbolic link to",
+            target,
+            "leads outside the tree",
+        ] {
+            assert!(e.contains(needle), "{what}: {needle:?} not in: {e}");
+        }
+        assert_eq!(e.matches("symbolic link").count(), 1, "{what}: once: {e}");
+        assert_eq!(files_under(&cache), Vec::<PathBuf>::new(), "{what}");
+        assert_eq!(named(&cache.join("trees"), "").len(), 0, "{what}");
+        assert!(!out.exists(), "{what}");
+    }
+}
+
+/// Links that stay inside are kept, dangling ones too, as glibc's own
+/// tarballs have them (`benchtests/strcoll-inputs/filelist#C`).
+#[test]
+fn a_tarball_with_symlinks_inside_its_tree_is_unpacked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tarball = tarball_with_links(
+        tmp.path(),
+        &[
+            ("version.h", File(VERSION_H)),
+            ("malloc/malloc.c", File("/* Malloc implementation */\n")),
+            ("malloc/arena.c", Link("../malloc/./malloc.c")),
+            (
+                "benchtests/filelist#C",
+                Link("glibc-2.97/filelist#en_US.UTF-8"),
+            ),
+        ],
+    );
+    let cache = Path::new(tmp.path()).join("cache");
+    let src = source::open(&tarball, &source::Cache::new(&cache)).unwrap();
+    assert_eq!(src.version, "2.97");
+    assert_eq!(
+        std::fs::read_to_string(src.root.join("malloc/arena.c")).unwrap(),
+        "/* Malloc implementation */\n"
+    );
+    assert!(std::fs::symlink_metadata(src.root.join("benchtests/filelist#C")).is_ok());
 }

@@ -15,7 +15,8 @@
 //! Everything that appears under a final name got there by `rename` from a
 //! `.tmp-*` sibling, so an interrupted run never leaves a half-written entry
 //! that a later run would trust; the next run removes such a sibling at once
-//! ([`crate::temp`]).
+//! ([`crate::temp`]). A tarball (or a git tag) with a symbolic link leading
+//! out of its tree never gets a final name.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
@@ -89,6 +90,17 @@ pub enum SourceError {
         path: PathBuf,
         /// What its top level held.
         found: String,
+    },
+    /// A symbolic link in an unpacked tarball (or a cloned tree) that leads
+    /// out of the tree.
+    #[error("{}: {} is a symbolic link to {}, which leads outside the tree; a glibc source has no such link, so it is refused and nothing of it is kept (check where it came from)", origin.display(), link.display(), target.display())]
+    EscapingSymlink {
+        /// The tarball (or repository).
+        origin: PathBuf,
+        /// The link, relative to the top of what was unpacked.
+        link: PathBuf,
+        /// What it points at.
+        target: PathBuf,
     },
     /// Any other file-system failure.
     #[error("cannot {action} {}: {error}", path.display())]
@@ -439,7 +451,96 @@ fn unpack_into(path: &Path, compression: Compression, dest: &Path) -> Result<(),
         compression,
         dest,
         path,
-    )
+    )?;
+    check_symlinks(dest, path)
+}
+
+/// Refuses a tree (unpacked or cloned into `root`, from `origin`) with a
+/// symbolic link that leads outside it: absolute, or climbing out, directly
+/// or through other links. Links inside it, even dangling ones (glibc's
+/// `benchtests/strcoll-inputs/filelist#C`), are fine.
+pub(crate) fn check_symlinks(root: &Path, origin: &Path) -> Result<(), SourceError> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| SourceError::io("resolve", root, e))?;
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| SourceError::io("list", &dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| SourceError::io("list", &dir, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| SourceError::io("inspect", entry.path(), e))?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_symlink() && !leads_inside(&root, &entry.path()) {
+                let link = entry.path();
+                return Err(SourceError::EscapingSymlink {
+                    origin: origin.to_path_buf(),
+                    target: fs::read_link(&link).unwrap_or_default(),
+                    link: link.strip_prefix(&root).unwrap_or(&link).to_path_buf(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the symlink `link` (in a real directory under `root`) leads to a
+/// path inside `root`, resolved as the kernel would, following links on the
+/// way (at most 40); what does not exist is taken as written.
+fn leads_inside(root: &Path, link: &Path) -> bool {
+    use std::ffi::OsString;
+    use std::path::Component;
+    let Some(mut at) = link.parent().map(Path::to_path_buf) else {
+        return false;
+    };
+    /// Queues a link's target (false if it is absolute).
+    fn push(target: &Path, todo: &mut Vec<OsString>) -> bool {
+        let mut parts = Vec::new();
+        for c in target.components() {
+            match c {
+                Component::Normal(n) => parts.push(n.to_os_string()),
+                Component::ParentDir => parts.push(OsString::from("..")),
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => return false,
+            }
+        }
+        todo.extend(parts.into_iter().rev());
+        true
+    }
+    // Components still to walk, the next one last.
+    let mut todo: Vec<OsString> = Vec::new();
+    let Ok(target) = fs::read_link(link) else {
+        return false;
+    };
+    if !push(&target, &mut todo) {
+        return false;
+    }
+    let mut links = 1;
+    while let Some(part) = todo.pop() {
+        if part == ".." {
+            if at == root {
+                return false;
+            }
+            at.pop();
+            continue;
+        }
+        let next = at.join(&part);
+        match fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                let Ok(t) = fs::read_link(&next) else {
+                    return false;
+                };
+                if links > 40 || !push(&t, &mut todo) {
+                    return false;
+                }
+            }
+            _ => at = next,
+        }
+    }
+    at.starts_with(root)
 }
 
 /// Unpacks a (compressed) tar stream into `dest`, keeping permissions,

@@ -1,7 +1,8 @@
 //! What `build` and `resolve` refuse from their inputs and environment,
 //! on the fixture: a pinned file that changed (verbatim, shim, stub) fails
-//! the build before anything is written; a `CC` that writes nothing is
-//! named, with what to do, once, without a panic.
+//! the build before anything is written; a `CC` that writes nothing and a
+//! `LIBCLANG_PATH` whose `libclang.so` is another library are named, with
+//! what to do, once, without a panic.
 
 mod common;
 
@@ -163,4 +164,43 @@ fn a_compiler_that_writes_nothing_is_named() {
     );
     assert!(!stderr(&o).contains("No such file"), "{}", stderr(&o));
     assert!(!out.join("libmalloc-glibc-2.99.so").exists());
+}
+
+/// `LIBCLANG_PATH` at a directory whose `libclang.so` is another library
+/// (zlib): the file is named, with what to do, and nothing is written.
+/// (Before: clang-sys panicked with a backtrace at the first call.)
+#[test]
+fn a_libclang_path_whose_libclang_is_another_library_is_named() {
+    let zlib = [
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+    ]
+    .into_iter()
+    .map(Path::new)
+    .find(|p| p.is_file())
+    .expect("zlib, which every Debian has");
+    let fake = tempfile::tempdir().unwrap();
+    let fake_so = fake.path().join("libclang.so");
+    std::fs::copy(zlib, &fake_so).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = resolver(&fixture::project(), cache.path())
+        .args(["resolve", "--src", arg(&fixture::tree())])
+        .args(["--out", arg(out.path())])
+        .env("LIBCLANG_PATH", fake.path())
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_fails_with(
+        &o,
+        &[
+            &format!("{} is not libclang", fake_so.display()),
+            &format!("LIBCLANG_PATH={}", fake.path().display()),
+            "/usr/lib/llvm-14/lib",
+        ],
+    );
+    assert_eq!(e.matches("is not libclang").count(), 1, "{e}");
+    assert!(!e.contains("backtrace"), "{e}");
+    assert!(files_under(out.path()).is_empty());
 }

@@ -404,3 +404,51 @@ fn a_tarball_with_symlinks_inside_its_tree_is_unpacked() {
     );
     assert!(std::fs::symlink_metadata(src.root.join("benchtests/filelist#C")).is_ok());
 }
+
+/// The same for a git tag: a clone whose `malloc/malloc.c` is a link to
+/// `/etc/shadow` is refused and leaves nothing in the cache.
+#[test]
+fn a_git_tag_with_a_symlink_leading_outside_is_refused_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("malloc")).unwrap();
+    std::fs::write(repo.join("version.h"), VERSION_H).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", repo.join("malloc/malloc.c")).unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Test",
+                "-c",
+                "user.email=test@example.invalid",
+            ])
+            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "glibc 2.97"]);
+    git(&["tag", "glibc-2.97"]);
+    let cache = tmp.path().join("cache");
+    let out = tmp.path().join("out");
+    let o = resolver(&cache)
+        .args(["resolve", "--git", arg(&repo), "--tag", "glibc-2.97"])
+        .args(["--out", arg(&out)])
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success(), "accepted");
+    assert!(
+        e.contains(
+            "malloc/malloc.c is a symbolic link to /etc/shadow, which leads outside the tree"
+        ),
+        "{e}"
+    );
+    assert_eq!(files_under(&cache), Vec::<PathBuf>::new());
+    assert!(!out.exists());
+}

@@ -14,6 +14,7 @@
 //! command changed.
 
 use std::collections::BTreeSet;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
@@ -25,17 +26,8 @@ use manifest::{self, Manifest};
 /// Errors from building.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error(
-        "{path}: sha256 {actual}, but the manifest pins {expected}; this is not the source the \
-         manifest was resolved from (fetch the pinned source, or re-resolve this tree)"
-    )]
-    HashMismatch {
-        path: String,
-        expected: String,
-        actual: String,
-    },
-    #[error("{path}: pinned by the manifest but missing from the source tree {tree}")]
-    Missing { path: String, tree: PathBuf },
+    #[error("{}", pins_message(.0))]
+    Pins(Vec<Mismatch>),
     #[error(
         "no C compiler `{cc}` ({reason}); install one (apt-get install gcc) or set CC to a \
          compiler's path"
@@ -46,6 +38,18 @@ pub enum BuildError {
         unit: String,
         command: String,
         stderr: String,
+    },
+    #[error(
+        "the compiler `{cc}` exited 0 but wrote no {what} {}:\n{command}\nCC must name a C \
+         compiler (gcc or clang; apt-get install gcc), or be unset",
+        output.display()
+    )]
+    NoOutput {
+        cc: String,
+        /// "object" or "shared object".
+        what: &'static str,
+        output: PathBuf,
+        command: String,
     },
     #[error("linking {output} failed:\n{command}\n{stderr}")]
     Link {
@@ -69,6 +73,66 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
+}
+
+/// Where a pinned file is looked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Root {
+    /// The glibc source tree (the manifest's `verbatim`).
+    Tree,
+    /// The project (its `shims` and `stubs`).
+    Project,
+}
+
+/// A pinned file that is missing or differs from its pin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    pub root: Root,
+    /// The directory it was looked for in.
+    pub dir: PathBuf,
+    /// Its path relative to `dir`, as the manifest pins it.
+    pub path: String,
+    pub expected: String,
+    /// Its sha256, or `None` when it is missing.
+    pub actual: Option<String>,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let root = match self.root {
+            Root::Tree => "the source tree",
+            Root::Project => "the project",
+        };
+        write!(f, "{} (in {root} {}): ", self.path, self.dir.display())?;
+        match &self.actual {
+            Some(a) => write!(f, "sha256 {a}, but the manifest pins {}", self.expected),
+            None => write!(f, "missing, but the manifest pins {}", self.expected),
+        }
+    }
+}
+
+fn pins_message(bad: &[Mismatch]) -> String {
+    let mut text = format!(
+        "{} pinned file(s) differ from the manifest; nothing was built:",
+        bad.len()
+    );
+    for b in bad {
+        text.push_str(&format!("\n  {b}"));
+    }
+    if bad.iter().any(|b| b.root == Root::Tree) {
+        text.push_str(
+            "\nthe source tree is not the one the manifest was resolved from: build from the \
+             pinned source (leave out --src), or re-resolve this tree (resolver resolve --src)",
+        );
+    }
+    if bad.iter().any(|b| b.root == Root::Project) {
+        text.push_str(
+            "\nthe project's shims or stubs changed since the manifest was resolved: re-resolve \
+             (resolver resolve), or build with the project the manifest was made with \
+             (--project)",
+        );
+    }
+    text
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -171,25 +235,101 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Checks every verbatim file against its pin and copies it into `staged`.
-fn stage(m: &Manifest, tree: &Path, staged: &Path) -> Result<(), BuildError> {
-    for f in &m.verbatim {
-        let src = tree.join(&f.path);
-        let bytes = std::fs::read(&src).map_err(|_| BuildError::Missing {
-            path: f.path.clone(),
-            tree: tree.to_owned(),
-        })?;
-        let actual = sha256(&bytes);
-        if actual != f.sha256 {
-            return Err(BuildError::HashMismatch {
+/// Reads every verbatim file of `tree` and checks it, and every shim and
+/// stub of `project`, against its pin: the verbatim files' bytes (what the
+/// build stages), or every file that is missing or differs.
+fn check_pins(
+    m: &Manifest,
+    tree: &Path,
+    project: &Path,
+) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
+    let mut bad = Vec::new();
+    let mut verbatim = Vec::new();
+    let mut check = |root: Root, dir: &Path, f: &manifest::PinnedFile| {
+        let bytes = std::fs::read(dir.join(&f.path)).ok();
+        let actual = bytes.as_deref().map(sha256);
+        if actual.as_deref() != Some(f.sha256.as_str()) {
+            bad.push(Mismatch {
+                root,
+                dir: dir.to_owned(),
                 path: f.path.clone(),
                 expected: f.sha256.clone(),
                 actual,
             });
+            return None;
         }
-        write_if_changed(&staged.join(&f.path), &bytes)?;
+        bytes
+    };
+    for f in &m.verbatim {
+        if let Some(bytes) = check(Root::Tree, tree, f) {
+            verbatim.push((f.path.clone(), bytes));
+        }
+    }
+    for f in m.shims.iter().chain(&m.stubs) {
+        check(Root::Project, project, f);
+    }
+    if bad.is_empty() {
+        Ok(verbatim)
+    } else {
+        Err(BuildError::Pins(bad))
+    }
+}
+
+/// Copies the checked verbatim files into `staged`.
+fn stage(verbatim: &[(String, Vec<u8>)], staged: &Path) -> Result<(), BuildError> {
+    for (path, bytes) in verbatim {
+        write_if_changed(&staged.join(path), bytes)?;
     }
     Ok(())
+}
+
+/// Takes the build directory's lock, saying so through `note` when another
+/// build holds it.
+fn lock_build_dir(dir: &Path, what: &str, note: &dyn Fn(String)) -> Result<File, BuildError> {
+    use rustix::fs::{flock, FlockOperation};
+    let path = dir.join(LOCK);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io(&path))?;
+    let locked = match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            note(format!(
+                "waiting for another build of {what} (lock {})",
+                path.display()
+            ));
+            flock(&file, FlockOperation::LockExclusive)
+        }
+        r => r,
+    };
+    locked.map_err(|e| BuildError::Io {
+        path,
+        source: e.into(),
+    })?;
+    Ok(file)
+}
+
+/// The build directory's lock file.
+const LOCK: &str = ".lock";
+
+/// Removes the temporary files an interrupted build left in `dir` (those of
+/// [`manifest::write_atomic`]); only under the directory's lock, when no
+/// other build can be writing them.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let Ok(kind) = e.file_type() else { continue };
+        if e.file_name().to_string_lossy().starts_with(".tmp-") && !kind.is_dir() {
+            let _ = std::fs::remove_file(e.path());
+        } else if kind.is_dir() {
+            remove_leftovers(&e.path());
+        }
+    }
 }
 
 /// The version script of `m` with `options` (applicable, sorted): the
@@ -264,12 +404,29 @@ fn render(cc: &str, args: &[String]) -> String {
 }
 
 /// Builds the manifest's shared object from `tree` (the pinned source) and
-/// `project` (shims and stubs).
+/// `project` (shims and stubs); [`build_noting`] with notes on stderr.
 pub fn build(
     m: &Manifest,
     tree: &Path,
     project: &Path,
     opts: &BuildOptions,
+) -> Result<Built, BuildError> {
+    build_noting(m, tree, project, opts, &|line| eprintln!("{line}"))
+}
+
+/// [`build`], telling `note` what the user should know while it runs (it
+/// waits for another build of the same directory).
+///
+/// Nothing is written before the compiler is found and every pinned file
+/// (verbatim, shim, stub) matches its pin. Builds into the same build
+/// directory take turns (an exclusive lock on `<build dir>/.lock`); the
+/// later one finds the work done.
+pub fn build_noting(
+    m: &Manifest,
+    tree: &Path,
+    project: &Path,
+    opts: &BuildOptions,
+    note: &dyn Fn(String),
 ) -> Result<Built, BuildError> {
     // The compiler must exist before anything is written.
     match Command::new(&opts.cc).arg("--version").output() {
@@ -293,6 +450,8 @@ pub fn build(
         .variant(&options)
         .expect("the plan has a variant for every set of offered options");
     let project = project.canonicalize().map_err(io(project))?;
+    // Every pin is checked before anything is written.
+    let verbatim = check_pins(m, tree, &project)?;
     let dir = opts.out.join(format!(
         "build-{}{}",
         m.version,
@@ -300,6 +459,9 @@ pub fn build(
     ));
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let dir = dir.canonicalize().map_err(io(&dir))?;
+    let what = format!("glibc {}{}", m.version, variant.suffix.get(opts.debug));
+    let _lock = lock_build_dir(&dir, &what, note)?;
+    remove_leftovers(&dir);
     let staged = dir.join("glibc");
     let dirs = Dirs {
         tree: staged.display().to_string(),
@@ -310,7 +472,7 @@ pub fn build(
         std::fs::create_dir_all(&d).map_err(io(&d))?;
     }
 
-    stage(m, tree, &staged)?;
+    stage(&verbatim, &staged)?;
     let mut generated = Vec::new();
     for f in plan.files.values().chain(variant.files.values()) {
         let path = dir.join(&f.path);
@@ -375,6 +537,7 @@ pub fn build(
         let mut args = link.clone();
         args.push("-o".into());
         args.push(tmp.display().to_string());
+        let _ = std::fs::remove_file(&tmp);
         let out = run(Command::new(&opts.cc).args(&args)).map_err(io(Path::new(&opts.cc)))?;
         if !out.status.success() {
             let _ = std::fs::remove_file(&tmp);
@@ -382,6 +545,14 @@ pub fn build(
                 output: so,
                 command: render(&opts.cc, &args),
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        if !tmp.is_file() {
+            return Err(BuildError::NoOutput {
+                cc: opts.cc.clone(),
+                what: "shared object",
+                output: tmp,
+                command: render(&opts.cc, &args),
             });
         }
         std::fs::rename(&tmp, &so).map_err(io(&so))?;
@@ -410,8 +581,10 @@ fn compile_all(cc: &str, jobs: &[&Job], parallel: usize) -> Result<(), BuildErro
 }
 
 fn compile(cc: &str, job: &Job) -> Result<(), BuildError> {
-    // A failed compile must not leave an object that looks up to date.
+    // A failed compile must not leave an object that looks up to date, nor
+    // one a compiler that writes nothing would leave standing.
     let _ = std::fs::remove_file(job.cmdfile());
+    let _ = std::fs::remove_file(&job.object);
     let out = run(Command::new(cc).args(&job.args)).map_err(io(&job.source))?;
     if !out.status.success() {
         let _ = std::fs::remove_file(&job.object);
@@ -419,6 +592,14 @@ fn compile(cc: &str, job: &Job) -> Result<(), BuildError> {
             unit: job.unit.clone(),
             command: render(cc, &job.args),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    if !job.object.is_file() {
+        return Err(BuildError::NoOutput {
+            cc: cc.to_string(),
+            what: "object",
+            output: job.object.clone(),
+            command: render(cc, &job.args),
         });
     }
     manifest::write_atomic(&job.cmdfile(), job.key.as_bytes())?;

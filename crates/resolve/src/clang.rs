@@ -34,6 +34,10 @@ pub enum ClangError {
          or point LIBCLANG_PATH at the directory holding libclang.so"
     )]
     Load(String),
+    /// A library was found and loaded, but it is not (a recent enough)
+    /// libclang: the message says which file and what to do.
+    #[error("{0}")]
+    Unusable(String),
     /// libclang refused to parse a file at all (not the same as a file with errors).
     #[error("libclang could not parse {path}: error code {code}")]
     Parse { path: PathBuf, code: i32 },
@@ -42,7 +46,16 @@ pub enum ClangError {
     Nul(String),
 }
 
-static LIBRARY: OnceLock<Result<Arc<SharedLibrary>, String>> = OnceLock::new();
+/// Why libclang is not at hand.
+#[derive(Clone, Debug)]
+enum LoadFailure {
+    /// Not found, or not loadable (clang-sys's message).
+    NotFound(String),
+    /// Loaded, but not a libclang this module can use (the whole message).
+    Unusable(String),
+}
+
+static LIBRARY: OnceLock<Result<Arc<SharedLibrary>, LoadFailure>> = OnceLock::new();
 
 /// Loads libclang once per process and makes it available to the calling
 /// thread (clang-sys keeps the loaded library per thread).
@@ -50,14 +63,124 @@ pub(crate) fn load() -> Result<(), ClangError> {
     if is_loaded() {
         return Ok(());
     }
-    let lib = LIBRARY.get_or_init(|| load_manually().map(Arc::new));
+    let lib = LIBRARY.get_or_init(|| {
+        let lib = load_manually().map_err(LoadFailure::NotFound)?;
+        check_functions(&lib)?;
+        Ok(Arc::new(lib))
+    });
     match lib {
         Ok(lib) => {
             set_library(Some(lib.clone()));
             Ok(())
         }
-        Err(e) => Err(ClangError::Load(e.clone())),
+        Err(LoadFailure::NotFound(e)) => Err(ClangError::Load(e.clone())),
+        Err(LoadFailure::Unusable(e)) => Err(ClangError::Unusable(e.clone())),
     }
+}
+
+/// Lists every libclang function this module calls, and checks a loaded
+/// library for them: clang-sys panics at the first call of one the library
+/// lacks (`LIBCLANG_PATH` at a directory whose `libclang.so` is some other
+/// library, or a libclang too old), where a message can say what to do.
+macro_rules! required_functions {
+    ($($name:ident),* $(,)?) => {
+        /// The names, for the test that keeps the list whole.
+        #[cfg(test)]
+        const REQUIRED: &[&str] = &[$(stringify!($name)),*];
+
+        /// The required functions `lib` lacks.
+        fn missing_functions(lib: &SharedLibrary) -> Vec<&'static str> {
+            let mut missing = Vec::new();
+            $(
+                if lib.functions.$name.is_none() {
+                    missing.push(stringify!($name));
+                }
+            )*
+            missing
+        }
+    };
+}
+
+required_functions!(
+    clang_Cursor_Evaluate,
+    clang_Cursor_getStorageClass,
+    clang_Cursor_isMacroBuiltin,
+    clang_Cursor_isNull,
+    clang_EvalResult_dispose,
+    clang_EvalResult_getAsLongLong,
+    clang_EvalResult_getKind,
+    clang_createIndex,
+    clang_disposeDiagnostic,
+    clang_disposeIndex,
+    clang_disposeString,
+    clang_disposeTokens,
+    clang_disposeTranslationUnit,
+    clang_getCString,
+    clang_getClangVersion,
+    clang_getCursor,
+    clang_getCursorDefinition,
+    clang_getCursorExtent,
+    clang_getCursorKind,
+    clang_getCursorLinkage,
+    clang_getCursorLocation,
+    clang_getCursorReferenced,
+    clang_getCursorSpelling,
+    clang_getDiagnostic,
+    clang_getDiagnosticLocation,
+    clang_getDiagnosticOption,
+    clang_getDiagnosticSeverity,
+    clang_getDiagnosticSpelling,
+    clang_getFileName,
+    clang_getIncludedFile,
+    clang_getInclusions,
+    clang_getNumDiagnostics,
+    clang_getRangeStart,
+    clang_getSpellingLocation,
+    clang_getToken,
+    clang_getTokenKind,
+    clang_getTokenSpelling,
+    clang_getTranslationUnitCursor,
+    clang_isAttribute,
+    clang_isCursorDefinition,
+    clang_parseTranslationUnit2,
+    clang_tokenize,
+    clang_visitChildren,
+);
+
+/// Refuses a loaded library that lacks a function this module calls,
+/// naming the file, what it lacks and what to do.
+fn check_functions(lib: &SharedLibrary) -> Result<(), LoadFailure> {
+    let missing = missing_functions(lib);
+    let Some(first) = missing.first() else {
+        return Ok(());
+    };
+    let path = lib.path().display();
+    let what = if lib.functions.clang_createIndex.is_none()
+        && lib.functions.clang_getClangVersion.is_none()
+    {
+        format!("{path} is not libclang: it defines none of libclang's functions")
+    } else {
+        format!(
+            "{path} is a libclang without {first}{} (too old: libclang 10 or later is needed)",
+            match missing.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            }
+        )
+    };
+    let fix = match std::env::var_os("LIBCLANG_PATH") {
+        Some(dir) => format!(
+            "it was found through LIBCLANG_PATH={}: point LIBCLANG_PATH at the directory \
+             holding a real libclang.so (Debian's libclang1-14: /usr/lib/llvm-14/lib), or \
+             unset it",
+            Path::new(&dir).display()
+        ),
+        None => "install Debian's `libclang1-14` and `libclang-common-14-dev` (apt-get install \
+                 libclang1-14 libclang-common-14-dev), or point LIBCLANG_PATH at the directory \
+                 holding a real libclang.so"
+            .to_string(),
+    };
+    Err(LoadFailure::Unusable(format!("{what}; {fix}")))
 }
 
 /// The loaded libclang's version string, e.g. "Debian clang version 14.0.6".
@@ -614,5 +737,28 @@ impl<'tu> Cursor<'tu> {
                 &mut data as *mut (&mut F, CXTranslationUnit) as *mut c_void,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every libclang function called in this file is checked at load time
+    /// (else a library without it panics at the call).
+    #[test]
+    fn every_function_called_is_required_at_load() {
+        let text = include_str!("clang.rs");
+        let re = regex::Regex::new(r"\b(clang_[A-Za-z0-9_]+)\(").unwrap();
+        let called: std::collections::BTreeSet<&str> = re
+            .captures_iter(text)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let required: std::collections::BTreeSet<&str> = REQUIRED.iter().copied().collect();
+        let unchecked: Vec<&&str> = called.difference(&required).collect();
+        assert!(
+            unchecked.is_empty(),
+            "add to required_functions!: {unchecked:?}"
+        );
     }
 }

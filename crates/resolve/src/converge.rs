@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use manifest::{TranslationUnit, Tunable};
-use tempfile::TempDir;
+use source::temp::{self, TempDir};
 
 use crate::clang::{self, Index};
 use crate::host::HostLibc;
@@ -16,6 +16,9 @@ use crate::parse::{self, TuFacts};
 use crate::rules::{self, Decision, Facts, GlibcFiles, Need, Roots};
 use crate::sysdeps;
 use crate::{io, Options, ResolveError, SourceInfo};
+
+/// The prefix of the generated headers' directory in `$TMPDIR`.
+pub(crate) const GEN_PREFIX: &str = "malloc-standalone-";
 
 /// The `since` of an export that bridges host API the version lacks.
 pub(crate) const BRIDGE: &str = "bridge";
@@ -99,7 +102,10 @@ pub(crate) fn converge(src: &SourceInfo, opts: &Options) -> Result<Converged, Re
     // The generated tunables header is part of the loop's state: it holds the
     // tunables of the namespaces the allocator reads, which the first round
     // finds out; the build regenerates the same text from the manifest.
-    let gen_dir = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
+    // Named `malloc-standalone-pid<pid>-*` and locked while alive, so that
+    // the next run removes one an interrupted run left ([`source::temp`]).
+    let tmp = std::env::temp_dir();
+    let gen_dir = temp::dir_in(&tmp, GEN_PREFIX).map_err(io(&tmp))?;
     let gen = gen_dir.path().canonicalize().map_err(io(gen_dir.path()))?;
     roots.generated = Some(gen.clone());
 

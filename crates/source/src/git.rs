@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::fetch::FetchError;
 use crate::process::run;
-use crate::tree::{publish_dir, temp_dir_in, Cache, GlibcSource, Origin};
+use crate::tree::{check_symlinks, publish_dir, temp_dir_in, Cache, GlibcSource, Origin};
 
 /// Clones tag `tag` of the git repository `repo` (a path or URL) into the
 /// cache, keyed by the commit the tag names, and records that commit. A
@@ -49,6 +49,7 @@ pub fn from_git(repo: &str, tag: &str, cache: &Cache) -> Result<GlibcSource, Fet
     // fetched is what the tag names now.
     let commit = String::from_utf8_lossy(&head.stdout).trim().to_string();
     GlibcSource::from_root(tmp.path().to_path_buf(), Origin::Tree)?;
+    check_symlinks(tmp.path(), Path::new(repo))?;
     let dest = parent.join(&commit);
     publish_dir(tmp, &dest)?;
     Ok(GlibcSource::from_root(

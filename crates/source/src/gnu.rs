@@ -9,7 +9,8 @@ use manifest::digest::sha256_copy;
 
 use crate::fetch::{check_fetched_version, check_sha256_arg, gnu_sha256, FetchError, FetchOptions};
 use crate::tree::{
-    has_sha256, unpack_tarball_as, Cache, Compression, GlibcSource, Origin, SourceError,
+    has_sha256, temp_file_in, unpack_tarball_as, Cache, Compression, GlibcSource, Origin,
+    SourceError,
 };
 
 /// Where GNU publishes glibc release tarballs.
@@ -85,10 +86,7 @@ fn download(url: &str, dir: &Path, dest: &Path, expected: &str) -> Result<(), Fe
             http(text)
         }
     })?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| SourceError::io("create a temporary file in", dir, e))?;
+    let mut tmp = temp_file_in(dir, "")?;
     let actual = sha256_copy(&mut response.into_reader(), tmp.as_file_mut())
         .map_err(|e| http(format!("transfer interrupted ({e})")))?;
     if actual != expected {
@@ -99,6 +97,6 @@ fn download(url: &str, dir: &Path, dest: &Path, expected: &str) -> Result<(), Fe
         });
     }
     tmp.persist(dest)
-        .map_err(|e| SourceError::io("rename into place", dest, e.error))?;
+        .map_err(|e| SourceError::io("rename into place", dest, e))?;
     Ok(())
 }

@@ -10,7 +10,8 @@
 //!   - [`gnu`]: GNU's release tarballs;
 //!   - [`git`]: a tag of a git repository;
 //! - [`host`]: the glibc the host runs;
-//! - [`verify`]: a tree against a manifest's per-file pins.
+//! - [`verify`]: a tree against a manifest's per-file pins;
+//! - [`temp`]: temporaries a later run can tell are dead, and locks.
 
 pub mod debian;
 pub mod fetch;
@@ -19,6 +20,7 @@ pub mod gnu;
 pub mod host;
 pub mod mirror;
 mod process;
+pub mod temp;
 mod tree;
 pub mod verify;
 

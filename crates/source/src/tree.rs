@@ -14,13 +14,17 @@
 //! unpacks beside these: `libc6/`, `libc6-dev/` and `deb/`.
 //! Everything that appears under a final name got there by `rename` from a
 //! `.tmp-*` sibling, so an interrupted run never leaves a half-written entry
-//! that a later run would trust.
+//! that a later run would trust; the next run removes such a sibling at once
+//! ([`crate::temp`]). A tarball (or a git tag) with a symbolic link leading
+//! out of its tree never gets a final name.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use manifest::digest::sha256_file;
+
+use crate::temp::{self, TempDir, TempFile};
 
 /// A validated glibc source tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +91,17 @@ pub enum SourceError {
         /// What its top level held.
         found: String,
     },
+    /// A symbolic link in an unpacked tarball (or a cloned tree) that leads
+    /// out of the tree.
+    #[error("{}: {} is a symbolic link to {}, which leads outside the tree; a glibc source has no such link, so it is refused and nothing of it is kept (check where it came from)", origin.display(), link.display(), target.display())]
+    EscapingSymlink {
+        /// The tarball (or repository).
+        origin: PathBuf,
+        /// The link, relative to the top of what was unpacked.
+        link: PathBuf,
+        /// What it points at.
+        target: PathBuf,
+    },
     /// Any other file-system failure.
     #[error("cannot {action} {}: {error}", path.display())]
     Io {
@@ -114,6 +129,9 @@ impl SourceError {
         }
     }
 }
+
+/// The cache's directories that temporaries are made in.
+const TEMP_PARENTS: [&str; 4] = ["trees", "git", "downloads/gnu", "downloads/debian"];
 
 /// The on-disk cache of unpacked trees and downloads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,6 +174,15 @@ impl Cache {
         let dir = self.root.join(sub);
         fs::create_dir_all(&dir).map_err(|e| SourceError::io("create directory", &dir, e))?;
         Ok(dir)
+    }
+
+    /// Removes what interrupted runs left in the cache's directories of
+    /// temporaries (unpacks, clones, downloads) at once, rather than when
+    /// one of them is next written to ([`crate::temp`]).
+    pub fn sweep_temps(&self) {
+        for sub in TEMP_PARENTS {
+            temp::sweep(&self.root.join(sub), temp::PREFIX);
+        }
     }
 
     /// Where the tree unpacked from a tarball with this sha256 lives.
@@ -424,7 +451,96 @@ fn unpack_into(path: &Path, compression: Compression, dest: &Path) -> Result<(),
         compression,
         dest,
         path,
-    )
+    )?;
+    check_symlinks(dest, path)
+}
+
+/// Refuses a tree (unpacked or cloned into `root`, from `origin`) with a
+/// symbolic link that leads outside it: absolute, or climbing out, directly
+/// or through other links. Links inside it, even dangling ones (glibc's
+/// `benchtests/strcoll-inputs/filelist#C`), are fine.
+pub(crate) fn check_symlinks(root: &Path, origin: &Path) -> Result<(), SourceError> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| SourceError::io("resolve", root, e))?;
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| SourceError::io("list", &dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| SourceError::io("list", &dir, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| SourceError::io("inspect", entry.path(), e))?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_symlink() && !leads_inside(&root, &entry.path()) {
+                let link = entry.path();
+                return Err(SourceError::EscapingSymlink {
+                    origin: origin.to_path_buf(),
+                    target: fs::read_link(&link).unwrap_or_default(),
+                    link: link.strip_prefix(&root).unwrap_or(&link).to_path_buf(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the symlink `link` (in a real directory under `root`) leads to a
+/// path inside `root`, resolved as the kernel would, following links on the
+/// way (at most 40); what does not exist is taken as written.
+fn leads_inside(root: &Path, link: &Path) -> bool {
+    use std::ffi::OsString;
+    use std::path::Component;
+    let Some(mut at) = link.parent().map(Path::to_path_buf) else {
+        return false;
+    };
+    /// Queues a link's target (false if it is absolute).
+    fn push(target: &Path, todo: &mut Vec<OsString>) -> bool {
+        let mut parts = Vec::new();
+        for c in target.components() {
+            match c {
+                Component::Normal(n) => parts.push(n.to_os_string()),
+                Component::ParentDir => parts.push(OsString::from("..")),
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => return false,
+            }
+        }
+        todo.extend(parts.into_iter().rev());
+        true
+    }
+    // Components still to walk, the next one last.
+    let mut todo: Vec<OsString> = Vec::new();
+    let Ok(target) = fs::read_link(link) else {
+        return false;
+    };
+    if !push(&target, &mut todo) {
+        return false;
+    }
+    let mut links = 1;
+    while let Some(part) = todo.pop() {
+        if part == ".." {
+            if at == root {
+                return false;
+            }
+            at.pop();
+            continue;
+        }
+        let next = at.join(&part);
+        match fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                let Ok(t) = fs::read_link(&next) else {
+                    return false;
+                };
+                if links > 40 || !push(&t, &mut todo) {
+                    return false;
+                }
+            }
+            _ => at = next,
+        }
+    }
+    at.starts_with(root)
 }
 
 /// Unpacks a (compressed) tar stream into `dest`, keeping permissions,
@@ -479,42 +595,24 @@ fn locate_tree(unpacked: &Path, tarball: &Path) -> Result<PathBuf, SourceError> 
     })
 }
 
-/// A `.tmp-*` directory inside `parent`, removed on drop unless published.
-pub(crate) fn temp_dir_in(parent: &Path) -> Result<tempfile::TempDir, SourceError> {
-    sweep_stale_temps(parent);
-    tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(parent)
+/// A `.tmp-pid<pid>-*` directory inside `parent`, removed on drop unless
+/// published, after removing the dead ones there ([`crate::temp`]).
+pub(crate) fn temp_dir_in(parent: &Path) -> Result<TempDir, SourceError> {
+    temp::dir_in(parent, temp::PREFIX)
         .map_err(|e| SourceError::io("create a temporary directory in", parent, e))
 }
 
-/// Temporaries outlive their process only when it was killed; a day-old one
-/// cannot belong to a run still in progress (an unpack takes seconds).
-fn sweep_stale_temps(parent: &Path) {
-    const STALE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let stale = entry.file_name().to_string_lossy().starts_with(".tmp-")
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STALE);
-        if stale {
-            let path = entry.path();
-            // Best effort: a failure here only leaves the litter where it was.
-            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
-        }
-    }
+/// A `.tmp-pid<pid>-*<suffix>` file inside `parent`, removed on drop unless
+/// persisted, after removing the dead temporaries there.
+pub(crate) fn temp_file_in(parent: &Path, suffix: &str) -> Result<TempFile, SourceError> {
+    temp::file_in(parent, suffix)
+        .map_err(|e| SourceError::io("create a temporary file in", parent, e))
 }
 
 /// Gives a finished temporary directory its final name. If another process
 /// published the same name first, theirs is kept and ours discarded: both
 /// came from the same key, so they are interchangeable.
-pub(crate) fn publish_dir(tmp: tempfile::TempDir, dest: &Path) -> Result<(), SourceError> {
+pub(crate) fn publish_dir(tmp: TempDir, dest: &Path) -> Result<(), SourceError> {
     use std::os::unix::fs::PermissionsExt;
     // tempdir creates 0700; the tree may be read by other users (e.g. nix builders).
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))

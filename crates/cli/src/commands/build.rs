@@ -77,7 +77,7 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
             }
         }
         let start = Instant::now();
-        let built = build::build(&m, &s.root, project, &opts)
+        let built = build::build_noting(&m, &s.root, project, &opts, &|line| say(bar, line))
             .with_context(|| format!("building glibc {} from {}", m.version, path.display()))?;
         say(
             bar,

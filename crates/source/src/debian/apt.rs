@@ -147,6 +147,18 @@ impl Apt {
         if archive_keyed.keyring.is_none() && Path::new(DEBIAN_KEYRING).is_file() {
             archive_keyed.keyring = Some(PathBuf::from(DEBIAN_KEYRING));
         }
+        // apt-get refuses to update lists another apt-get is updating
+        // ("Could not get lock"): runs sharing the cache take turns, and the
+        // later one finds the lists fresh.
+        let lock_path = self.dir.join("update.lock");
+        let _lock = crate::temp::lock(&lock_path, || {
+            eprintln!(
+                "waiting for another run's apt-get update of {} (lock {})",
+                self.dir.join("lists").display(),
+                lock_path.display()
+            )
+        })
+        .map_err(|e| SourceError::io("lock", &lock_path, e))?;
         let list_path = self.dir.join("sources.list");
         let stamp = self.dir.join("updated");
         let mut unsigned = BTreeSet::new();

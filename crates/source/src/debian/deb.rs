@@ -9,8 +9,8 @@ use manifest::digest::sha256_copy;
 
 use crate::fetch::FetchError;
 use crate::tree::{
-    publish_dir, temp_dir_in, unpack_stream, unpack_tarball_as, unpacked_tree, Cache, Compression,
-    SourceError,
+    publish_dir, temp_dir_in, temp_file_in, unpack_stream, unpack_tarball_as, unpacked_tree, Cache,
+    Compression, SourceError,
 };
 
 /// Unpacks a .deb's data into `dest` (a directory in the cache, published
@@ -83,11 +83,7 @@ pub(super) fn unpack_deb_tarball(
                 Compression::from_file_name(&name).expect("the regex admits only tarball names");
             // The extracted tarball is only a stepping stone: the .deb stays
             // in the cache and can produce it again.
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .suffix(&format!("-{name}"))
-                .tempfile_in(&downloads)
-                .map_err(|e| SourceError::io("create a temporary file in", &downloads, e))?;
+            let mut tmp = temp_file_in(&downloads, &format!("-{name}"))?;
             let sha256 = sha256_copy(&mut entry, tmp.as_file_mut())
                 .map_err(|e| SourceError::io("extract a tarball into", tmp.path(), e))?;
             let unpacked = unpack_tarball_as(tmp.path(), inner_compression, cache)?;

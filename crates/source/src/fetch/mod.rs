@@ -128,6 +128,7 @@ pub fn fetch_detailed(
         check_sha256_arg(sha)?;
     }
     mirror::check_options(version, opts)?;
+    cache.sweep_temps();
     let mut attempts = Vec::new();
     match from_cache(version, cache, opts) {
         Ok(source) => {

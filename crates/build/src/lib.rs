@@ -26,6 +26,11 @@ use manifest::{self, Manifest};
 /// Errors from building.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    #[error("the manifest of glibc {version} is refused: {refusal}")]
+    Refused {
+        version: String,
+        refusal: manifest::validate::Refusal,
+    },
     #[error("{}", pins_message(.0))]
     Pins(Vec<Mismatch>),
     #[error(
@@ -428,6 +433,12 @@ pub fn build_noting(
     opts: &BuildOptions,
     note: &dyn Fn(String),
 ) -> Result<Built, BuildError> {
+    // A manifest is data: what `Manifest::load` checks, checked again for a
+    // caller that built or edited one in memory.
+    m.validate().map_err(|refusal| BuildError::Refused {
+        version: m.version.clone(),
+        refusal,
+    })?;
     // The compiler must exist before anything is written.
     match Command::new(&opts.cc).arg("--version").output() {
         Ok(o) if o.status.success() => {}

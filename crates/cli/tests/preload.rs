@@ -84,7 +84,7 @@ fn older_release(version: &str) {
     let so = PathBuf::from(built.lines().last().unwrap_or_default().trim());
     assert!(so.is_file(), "glibc {version}: no .so at {}", so.display());
     real_programs_on(version, &so);
-    threads_and_fork_on(version, &so);
+    threads_and_fork_on(version, &so, None);
 }
 
 // ---------------------------------------------------------------- running
@@ -517,14 +517,27 @@ fn interposition(version: &str) {
     );
 }
 
-/// 8 threads churning every allocation function, with forks, exit cleanly.
+/// `tests/c/stress.c`: 8 threads churning every allocation function on
+/// blocks of 1 B to 2 MiB with their contents checked, blocks freed and
+/// reallocated by other threads than their own, forked children that free
+/// their parent's blocks and allocate (also in a thread), exit cleanly. The
+/// version's reallocarray (its own, or the bridge a stub gives the older
+/// ones) is the .so's, as the manifest's exports say.
 fn threads_and_fork(version: &str) {
-    threads_and_fork_on(version, &build_so(version));
+    let reallocarray = pinned(version)
+        .exports
+        .iter()
+        .any(|e| e.name == "reallocarray");
+    threads_and_fork_on(version, &build_so(version), Some(reallocarray));
 }
 
-fn threads_and_fork_on(version: &str, so: &Path) {
+fn threads_and_fork_on(version: &str, so: &Path, reallocarray: Option<bool>) {
     let started = Instant::now();
-    let out = run_ok(&mut preloaded(so, program("stress", Abi::Host)));
+    let mut cmd = preloaded(so, program("stress", Abi::Host));
+    if let Some(has) = reallocarray {
+        cmd.arg(format!("--reallocarray={}", if has { "yes" } else { "no" }));
+    }
+    let out = run_ok(&mut cmd);
     assert_eq!(out, "stress ok\n", "glibc {version}");
     eprintln!(
         "stress on glibc {version}: {:.2} s",

@@ -17,26 +17,30 @@ use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::test_runner::TestRunner;
 use support::{config, HANG};
 
 fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The replayer, compiled once per test binary.
-fn replayer() -> &'static Path {
-    static EXE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &EXE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = replay::compile("cc", &project(), dir.path()).expect("compile tools/replay.c");
-        (dir, exe)
-    })
-    .1
+/// Runs a property with the replayer, compiled into a temporary directory
+/// of the test's own (removed at its end).
+fn check<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    test: impl Fn(&Path, S::Value) -> Result<(), TestCaseError>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = replay::compile("cc", &project(), dir.path()).expect("compile tools/replay.c");
+    let mut runner = TestRunner::new(config(cases));
+    if let Err(e) = runner.run(&strategy, |v| test(&exe, v)) {
+        panic!("{e}");
+    }
 }
 
 /// How a run ended.
@@ -49,8 +53,8 @@ struct Ran {
 }
 
 /// Runs the replayer on `trace` on the host's malloc, killed after [`HANG`].
-fn run(trace: &Path) -> Ran {
-    let mut cmd = Command::new(replayer());
+fn run(replayer: &Path, trace: &Path) -> Ran {
+    let mut cmd = Command::new(replayer);
     cmd.arg(trace)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -106,11 +110,14 @@ fn line_count(bytes: &[u8]) -> usize {
 
 /// Writes `bytes` as a trace, replays it and checks the way it ended;
 /// returns the measurements when it replayed.
-fn replay_checked(bytes: &[u8]) -> Result<Option<replay::Measurement>, TestCaseError> {
+fn replay_checked(
+    replayer: &Path,
+    bytes: &[u8],
+) -> Result<Option<replay::Measurement>, TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.jsonl");
     std::fs::write(&trace, bytes).unwrap();
-    let r = run(&trace);
+    let r = run(replayer, &trace);
     prop_assert_eq!(r.signal, None, "killed by a signal: {:?}", r);
     match r.code {
         Some(0) => {
@@ -346,38 +353,45 @@ fn apply(bytes: &[u8], e: &Edit) -> Vec<u8> {
     lines.join(&b'\n')
 }
 
-proptest! {
-    #![proptest_config(config(96))]
+/// Any bytes: measurements or one message naming a line.
+#[test]
+fn any_bytes() {
+    check(
+        96,
+        prop::collection::vec(any::<u8>(), 0..600),
+        |exe, bytes| replay_checked(exe, &bytes).map(|_| ()),
+    );
+}
 
-    /// Any bytes: measurements or one message naming a line.
-    #[test]
-    fn any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-        replay_checked(&bytes)?;
-    }
+/// Lines made of trace syntax.
+#[test]
+fn lines_of_trace_pieces() {
+    let line = prop::collection::vec(prop::sample::select(PIECES), 0..14).prop_map(|p| p.concat());
+    check(96, prop::collection::vec(line, 0..20), |exe, lines| {
+        replay_checked(exe, (lines.join("\n") + "\n").as_bytes()).map(|_| ())
+    });
+}
 
-    /// Lines made of trace syntax.
-    #[test]
-    fn lines_of_trace_pieces(lines in prop::collection::vec(
-        prop::collection::vec(prop::sample::select(PIECES), 0..14).prop_map(|p| p.concat()), 0..20)
-    ) {
-        replay_checked((lines.join("\n") + "\n").as_bytes())?;
-    }
-
-    /// A well-formed trace replays every call.
-    #[test]
-    fn well_formed_traces_replay((lines, calls) in trace()) {
-        let m = replay_checked((lines.join("\n") + "\n").as_bytes())?;
+/// A well-formed trace replays every call.
+#[test]
+fn well_formed_traces_replay() {
+    check(96, trace(), |exe, (lines, calls)| {
+        let m = replay_checked(exe, (lines.join("\n") + "\n").as_bytes())?;
         let m = m.ok_or_else(|| TestCaseError::fail("a well-formed trace was refused"))?;
         prop_assert_eq!(m.ops, calls as u64);
-    }
+        Ok(())
+    });
+}
 
-    /// A well-formed trace with a few edits: replays, or names a line.
-    #[test]
-    fn edited_traces((lines, _) in trace(), edits in prop::collection::vec(edit(), 1..4)) {
+/// A well-formed trace with a few edits: replays, or names a line.
+#[test]
+fn edited_traces() {
+    let edits = prop::collection::vec(edit(), 1..4);
+    check(96, (trace(), edits), |exe, ((lines, _), edits)| {
         let mut bytes = (lines.join("\n") + "\n").into_bytes();
         for e in &edits {
             bytes = apply(&bytes, e);
         }
-        replay_checked(&bytes)?;
-    }
+        replay_checked(exe, &bytes).map(|_| ())
+    });
 }

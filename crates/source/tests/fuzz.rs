@@ -94,6 +94,24 @@ impl Sandbox {
     }
 }
 
+impl Drop for Sandbox {
+    /// Opens up what an archive unpacked without write or search permission
+    /// (modes are kept), so that the sandbox can be removed by a user that
+    /// is not root.
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let mut todo = vec![self.dir.path().to_path_buf()];
+        while let Some(d) = todo.pop() {
+            let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755));
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    todo.push(e.path());
+                }
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- archives
 
 /// Paths an entry may have; `{OUT}` is the sandbox's absolute outside.

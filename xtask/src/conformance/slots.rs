@@ -59,8 +59,8 @@ pub struct Slots {
     size: usize,
 }
 
-/// A held slot, given back when dropped.
-pub struct Slot<'a>(&'a Slots);
+/// Held slots (one, or all of them), given back when dropped.
+pub struct Slot<'a>(&'a Slots, usize);
 
 impl Slots {
     pub fn new(size: usize) -> Slots {
@@ -87,6 +87,18 @@ impl Slots {
 
     /// Waits for a slot: the first free one goes to the highest priority.
     pub fn acquire(&self, priority: Priority) -> Slot<'_> {
+        self.acquire_n(priority, 1)
+    }
+
+    /// Waits for every slot, to run a program alone (a test that other
+    /// programs starved, run again): first in line, it takes slots as they
+    /// come free and lets no one behind it pass, so it waits at most for
+    /// what is running now.
+    pub fn acquire_all(&self, priority: Priority) -> Slot<'_> {
+        self.acquire_n(priority, self.size)
+    }
+
+    fn acquire_n(&self, priority: Priority, n: usize) -> Slot<'_> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let ticket = Reverse(s.tickets);
         s.tickets += 1;
@@ -96,12 +108,12 @@ impl Slots {
                 .waiting
                 .peek()
                 .is_some_and(|w| w.ticket == ticket && w.priority == priority);
-            if first && s.free > 0 {
+            if first && s.free >= n {
                 s.waiting.pop();
-                s.free -= 1;
+                s.free -= n;
                 // The next in line may be served too if more are free.
                 self.turn.notify_all();
-                return Slot(self);
+                return Slot(self, n);
             }
             s = self.turn.wait(s).unwrap_or_else(|e| e.into_inner());
         }
@@ -111,7 +123,7 @@ impl Slots {
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
         let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.free += 1;
+        s.free += self.1;
         self.0.turn.notify_all();
     }
 }
@@ -213,5 +225,39 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(*order.lock().unwrap(), vec![5, 3, 1]);
+    }
+
+    #[test]
+    fn all_slots_wait_for_what_runs_and_hold_back_the_rest() {
+        let slots = Arc::new(Slots::new(2));
+        let running = slots.acquire(Priority::run(Duration::from_secs(1)));
+        let alone = Arc::new(AtomicUsize::new(0));
+        let all = {
+            let (slots, alone) = (slots.clone(), alone.clone());
+            std::thread::spawn(move || {
+                let _all = slots.acquire_all(Priority::BUILD);
+                alone.store(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                alone.store(2, Ordering::SeqCst);
+            })
+        };
+        while slots.waiting() < 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // A slot is free, but the one waiting for all is first in line.
+        let later = {
+            let (slots, alone) = (slots.clone(), alone.clone());
+            std::thread::spawn(move || {
+                let _s = slots.acquire(Priority::run(Duration::from_secs(9)));
+                assert_eq!(alone.load(Ordering::SeqCst), 2, "ran beside the one alone");
+            })
+        };
+        while slots.waiting() < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(alone.load(Ordering::SeqCst), 0);
+        drop(running);
+        all.join().unwrap();
+        later.join().unwrap();
     }
 }

@@ -58,6 +58,9 @@ pub struct Ran {
     pub verdict: Verdict,
     pub took: Duration,
     pub cpu: Duration,
+    /// It ran out of time: our limit killed it, or glibc's test driver
+    /// killed the test and said "Timed out".
+    pub timed_out: bool,
 }
 
 /// Runs `cmd` with stdin from /dev/null and stdout and stderr into `out`,
@@ -70,10 +73,25 @@ pub fn run(mut cmd: Command, out: &Path, limit: Duration) -> std::io::Result<Ran
         Some(status) => Verdict::of(status),
         None => Verdict::Fail(format!("timed out after {} s", limit.as_secs())),
     };
+    let timed_out = match &verdict {
+        Verdict::Fail(_) => ran.status.is_none() || driver_timed_out(out),
+        _ => false,
+    };
     Ok(Ran {
         verdict,
         took: ran.took,
         cpu: ran.cpu,
+        timed_out,
+    })
+}
+
+/// Whether glibc's test driver (support_test_main.c, or test-skeleton.c up
+/// to 2.24) killed the test for its time: it prints `Timed out: ...`.
+fn driver_timed_out(out: &Path) -> bool {
+    std::fs::read(out).is_ok_and(|b| {
+        String::from_utf8_lossy(&b)
+            .lines()
+            .any(|l| l.starts_with("Timed out: "))
     })
 }
 

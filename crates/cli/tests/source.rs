@@ -245,6 +245,34 @@ fn open_tarball_and_reuse(packing: Packing) {
     assert_eq!(entries(&cache.root().join("trees")), vec![want_sha]);
 }
 
+/// A tree in the cache is data: a tarball's setuid, setgid, sticky and
+/// group- or world-writable modes are not kept, even when root unpacks it;
+/// the rest of the mode (a script's execute bits) is.
+#[test]
+fn unpacking_drops_setuid_and_shared_write_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    fake_tree(&tree, "2.36");
+    let set = |p: &str, mode: u32| {
+        fs::set_permissions(tree.join(p), fs::Permissions::from_mode(mode)).unwrap()
+    };
+    set("malloc/arena.c", 0o4777);
+    set("malloc", 0o3777);
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.mode(tar::HeaderMode::Complete);
+    builder.append_dir_all("glibc-2.36", &tree).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&builder.into_inner().unwrap()).unwrap();
+    let tarball = tmp.path().join("glibc-2.36.tar.gz");
+    fs::write(&tarball, gz.finish().unwrap()).unwrap();
+
+    let got = source::open(&tarball, &Cache::new(tmp.path().join("cache"))).unwrap();
+    let mode = |p: &str| fs::metadata(got.root.join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("malloc/arena.c"), 0o755);
+    assert_eq!(mode("malloc"), 0o755);
+}
+
 #[test]
 fn tar_xz_opens_and_is_reused() {
     open_tarball_and_reuse(Packing::Xz);

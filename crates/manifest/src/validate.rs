@@ -60,6 +60,9 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// The most build options a manifest may offer (2^8 variants).
+pub const MAX_OPTIONS: usize = 8;
+
 type Rule = Result<(), String>;
 
 fn refuse(field: impl Into<String>, value: &str, rule: Rule) -> Result<(), Refusal> {
@@ -198,7 +201,12 @@ fn sha256(s: &str) -> Rule {
 
 /// Free text for people (descriptions, banners): printable, one line.
 fn text(s: &str) -> Rule {
-    match s.chars().find(|c| c.is_control()) {
+    // Control characters (C0, DEL, C1) and Unicode's line and paragraph
+    // separators: a YAML reader takes the latter as line breaks.
+    match s
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
         Some(c) => Err(format!("the control character {c:?}")),
         None => Ok(()),
     }
@@ -356,6 +364,18 @@ impl Manifest {
                 &t.security_level,
                 ident(&t.security_level),
             )?;
+        }
+        // Builders make one variant per subset of the options, so their
+        // number is bounded: the resolver writes two (hooks, trace).
+        if self.options.len() > MAX_OPTIONS {
+            return Err(Refusal {
+                field: "options".into(),
+                value: format!("{} options", self.options.len()),
+                rule: format!(
+                    "more than {MAX_OPTIONS} build options (builders make one variant per \
+                     subset of them; the resolver writes two)"
+                ),
+            });
         }
         for (name, o) in &self.options {
             self.validate_option(name, o)?;
@@ -744,5 +764,17 @@ mod tests {
         assert!(url("https://ftp.gnu.org/gnu/glibc/glibc-2.36.tar.xz").is_ok());
         assert!(url("file:///etc/passwd").is_err());
         assert!(url("https://x/ y").is_err());
+    }
+
+    #[test]
+    fn too_many_options_are_refused_before_any_plan_is_made() {
+        let mut m = committed_236();
+        let hooks = m.options["hooks"].clone();
+        for i in 0..=MAX_OPTIONS {
+            m.options.insert(format!("o{i}"), hooks.clone());
+        }
+        let r = m.validate().unwrap_err();
+        assert_eq!(r.field, "options");
+        assert!(r.rule.contains("more than 8 build options"), "{r}");
     }
 }

@@ -557,7 +557,11 @@ pub(crate) fn unpack_stream(
     };
     let decoder = compression.decoder(reader);
     let mut archive = tar::Archive::new(decoder);
-    archive.set_preserve_permissions(true);
+    // Modes as the archive gives them, less setuid, setgid, sticky and
+    // write for group and others: a tree in the cache is data, even when
+    // root unpacks it.
+    archive.set_preserve_permissions(false);
+    archive.set_mask(0o7022);
     archive.set_preserve_mtime(true);
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);

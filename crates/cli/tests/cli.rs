@@ -13,10 +13,6 @@ use common::fixture::{self, Fixture};
 use common::*;
 use manifest::SCHEMA;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn assert_fails_with(o: &Output, needles: &[&str]) {
     let e = stderr(o);
     assert!(!o.status.success(), "should fail; stderr: {e}");
@@ -141,15 +137,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 /// The resolver binary with the fixture's project and a cache of its own
 /// (which must stay empty: nothing here is fetched or unpacked).
 fn on_fixture(project: &Path, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resolver"));
-    cmd.arg("--project")
-        .arg(project)
-        .arg("--cache")
-        .arg(cache)
-        .env_remove("MAX_ITERS")
-        .env_remove("DEBUG")
-        .env_remove("CC");
-    cmd
+    resolver_in(project, cache)
 }
 
 fn run(cmd: &mut Command) -> Output {

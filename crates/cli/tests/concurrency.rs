@@ -14,33 +14,17 @@ use std::time::{Duration, Instant};
 use common::files_under;
 use common::fixture;
 use common::tarballs::{small_tree, write_tarball};
+use common::{arg, stderr};
 
 /// The resolver with the fixture's project and the cache `cache`.
 fn resolver(project: &Path, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resolver"));
-    cmd.arg("--project")
-        .arg(project)
-        .arg("--cache")
-        .arg(cache)
-        .env_remove("MAX_ITERS")
-        .env_remove("DEBUG")
-        .env_remove("CC")
-        .env_remove("MALLOC_STANDALONE_MIRROR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = common::resolver_in(project, cache);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
-}
-
-fn arg(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn finish(child: Child) -> Output {
     child.wait_with_output().expect("wait for resolver")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The last line of stdout, which must be a path.

@@ -11,28 +11,11 @@ use std::process::{Command, Output};
 
 use common::files_under;
 use common::fixture::{self, Fixture};
+use common::{arg, stderr};
 
 /// The resolver with `project` and a cache of its own.
 fn resolver(project: &Path, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resolver"));
-    cmd.arg("--project")
-        .arg(project)
-        .arg("--cache")
-        .arg(cache)
-        .env_remove("MAX_ITERS")
-        .env_remove("DEBUG")
-        .env_remove("CC")
-        .env_remove("LIBCLANG_PATH")
-        .env_remove("MALLOC_STANDALONE_MIRROR");
-    cmd
-}
-
-fn arg(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::resolver_in(project, cache)
 }
 
 /// Fails (not a panic's exit code 101) with every needle in stderr.

@@ -17,27 +17,12 @@ use std::time::{Duration, Instant};
 use common::files_under;
 use common::fixture;
 use common::tarballs::{small_tree, write_tarball};
+use common::{arg, stderr};
 use manifest::digest::sha256;
 
 /// The resolver with the fixture's project and the cache `cache`.
 fn resolver(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resolver"));
-    cmd.arg("--project")
-        .arg(fixture::project())
-        .arg("--cache")
-        .arg(cache)
-        .env_remove("MAX_ITERS")
-        .env_remove("CC")
-        .env_remove("MALLOC_STANDALONE_MIRROR");
-    cmd
-}
-
-fn arg(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::resolver_in(&fixture::project(), cache)
 }
 
 fn succeeded(o: &Output) -> PathBuf {

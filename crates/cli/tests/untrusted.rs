@@ -18,12 +18,9 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::fixture;
+use common::stderr;
 use manifest::digest::sha256;
 use manifest::{Manifest, PinnedFile};
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Fails, with each of `needles` in its message.
 fn assert_refused(o: &Output, needles: &[&str]) {
@@ -40,15 +37,7 @@ fn is_empty(dir: &Path) -> bool {
 
 /// The resolver in the repository's project with a fresh `cache`; no mirror.
 fn resolver(project: &Path, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resolver"));
-    cmd.arg("--project")
-        .arg(project)
-        .arg("--cache")
-        .arg(cache)
-        .env_remove(source::mirror::ENV)
-        .env_remove("CC")
-        .env_remove("DEBUG");
-    cmd
+    common::resolver_in(project, cache)
 }
 
 /// `build` (with `--out`, and the source the manifest pins unless `extra`

@@ -202,6 +202,29 @@ pub fn resolver_command() -> std::process::Command {
     cmd
 }
 
+/// The resolver binary with `project` (shims and stubs) and a cache of its
+/// own, and none of the caller's environment that changes what it does
+/// (iteration limit, debug builds, compiler, mirror): how the hermetic
+/// tests run it. (`LIBCLANG_PATH` stays: it is how a machine finds libclang.)
+pub fn resolver_in(project: &Path, cache: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_resolver"));
+    cmd.arg("--project").arg(project).arg("--cache").arg(cache);
+    for var in ["MAX_ITERS", "DEBUG", "CC", mirror::ENV] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A path as a command-line argument.
+pub fn arg(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// What a run printed on stderr.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// Values computed once per key per test binary.
 pub type OnceMap<T> = OnceLock<Mutex<HashMap<String, Arc<OnceLock<T>>>>>;
 

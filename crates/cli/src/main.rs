@@ -6,6 +6,7 @@
 
 mod commands;
 mod common;
+mod like;
 mod sources;
 
 use std::path::PathBuf;

@@ -624,3 +624,50 @@ fn pinned_gnu_hashes() {
     assert_eq!(fetch::gnu_sha256("2.18"), None);
     assert_eq!(fetch::gnu_sha256("2.90"), None);
 }
+
+/// A fetch of an exact Debian version (`build --like` of an older Debian
+/// build, a Debian-pinned manifest) is recorded apart from the version's
+/// own record, so it never changes what a fetch of the version alone gets;
+/// a record written before exact ones existed still answers its exact
+/// version. The records are written here as `fetch` writes them: reading
+/// them must not need the archive.
+#[test]
+fn an_exact_debian_version_is_found_by_its_own_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = Cache::new(tmp.path().join("cache"));
+    let record = |name: &str, debver: &str, tree: &str| {
+        let root = cache.root().join("trees").join(tree).join("glibc-2.97");
+        fake_tree(&root, "2.97");
+        let rec = serde_json::json!({
+            "version": "2.97",
+            "origin": {
+                "kind": "debian",
+                "package": "glibc-source",
+                "version": debver,
+                "file_name": format!("pool/main/g/glibc/glibc-source_{debver}_all.deb"),
+                "sha256": "0".repeat(64),
+                "tarball": "glibc-2.97.tar.xz",
+                "tarball_sha256": tree,
+            },
+            "tree": format!("trees/{tree}/glibc-2.97"),
+        });
+        let path = cache.root().join("fetch").join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+    };
+    record("2.97.debian.json", "2.97-1", &"a".repeat(64));
+    record("2.97.debian=2.97-0.1.json", "2.97-0.1", &"b".repeat(64));
+    let debian = |exact: Option<&str>| FetchOptions {
+        gnu: false,
+        debian_version: exact.map(str::to_string),
+        ..FetchOptions::default()
+    };
+    let version_of = |s: source::GlibcSource| match s.origin {
+        Origin::Debian { version, .. } => version,
+        other => panic!("{other}"),
+    };
+    let got = |exact| version_of(fetch::fetch("2.97", &cache, &debian(exact)).unwrap());
+    assert_eq!(got(None), "2.97-1");
+    assert_eq!(got(Some("2.97-0.1")), "2.97-0.1");
+    assert_eq!(got(Some("2.97-1")), "2.97-1");
+}

@@ -10,6 +10,7 @@
 //!   - [`gnu`]: GNU's release tarballs;
 //!   - [`git`]: a tag of a git repository;
 //! - [`host`]: the glibc the host runs;
+//! - [`libc`]: a `libc.so.6` file's glibc version and distribution;
 //! - [`verify`]: a tree against a manifest's per-file pins;
 //! - [`temp`]: temporaries a later run can tell are dead, and locks.
 
@@ -18,6 +19,7 @@ pub mod fetch;
 pub mod git;
 pub mod gnu;
 pub mod host;
+pub mod libc;
 pub mod mirror;
 mod process;
 pub mod temp;

@@ -8,17 +8,25 @@ use anyhow::{bail, Context, Result};
 use manifest::Manifest;
 
 use crate::common::{in_parallel, out_dir, pinned_manifests, say};
-use crate::sources::{SourceArgs, Sources};
+use crate::like;
+use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The manifest (YAML or JSON), e.g. nix/manifests/glibc-2.36.yaml;
     /// repeat to build several in parallel.
-    #[arg(long, value_name = "FILE", required_unless_present = "pinned")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["pinned", "like"])]
     manifest: Vec<PathBuf>,
     /// Build every manifest in nix/manifests, in parallel.
     #[arg(long, conflicts_with_all = ["manifest", "src", "git", "glibc"])]
     pinned: bool,
+    /// Build the allocator matching a libc.so.6 (a challenge's): its glibc
+    /// version and distribution are read from its banner. A Debian build
+    /// gets Debian's source of exactly that version where the archive still
+    /// has it; anything else GNU's release (stderr says which, and why).
+    /// Resolves into the cache when no committed manifest pins that source.
+    #[arg(long, value_name = "LIBC", conflicts_with_all = ["manifest", "pinned", "src", "git", "glibc"])]
+    like: Option<PathBuf>,
     #[command(flatten)]
     src: SourceArgs,
     /// Output directory [default: <project>/target/malloc].
@@ -45,8 +53,17 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
         .filter(|(_, on)| *on)
         .map(|(o, _)| o.to_string())
         .collect();
+    let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
+    out_dir("--out", &out)?;
     let manifests: Vec<PathBuf> = if a.pinned {
         pinned_manifests(project)?
+    } else if let Some(file) = &a.like {
+        vec![like::manifest_like(
+            file,
+            sources,
+            project,
+            &sources::stderr,
+        )?]
     } else {
         a.manifest
     };
@@ -54,8 +71,6 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
     if several && (a.src.src.is_some() || a.src.git.is_some()) {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
     }
-    let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
-    out_dir("--out", &out)?;
     let built = in_parallel(&manifests, "build", |path, bar| {
         let m = Manifest::load(path)?;
         bar.set_message(format!("glibc {}", m.version));

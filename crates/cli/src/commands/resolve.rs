@@ -9,6 +9,7 @@ use resolve::SourceInfo;
 use source::GlibcSource;
 
 use crate::common::{at_least_one, in_parallel, list_manifests, options, out_dir, say};
+use crate::like;
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -28,9 +29,19 @@ pub struct Args {
     /// Also write the dependency graph (Graphviz) next to each manifest.
     #[arg(long)]
     graph: bool,
+    /// The manifest of the allocator matching a libc.so.6 (a challenge's),
+    /// as `build --like` picks it: a committed manifest that pins exactly
+    /// the source to use, else one resolved into the cache (not --out).
+    #[arg(long, value_name = "LIBC", conflicts_with_all = ["src", "git", "glibc", "pinned", "out", "graph"])]
+    like: Option<PathBuf>,
 }
 
 pub fn run(args: Args, sources: &Sources, project: &Path) -> Result<()> {
+    if let Some(file) = &args.like {
+        let manifest = like::manifest_like(file, sources, project, &sources::stderr)?;
+        println!("{}", manifest.display());
+        return Ok(());
+    }
     let out = args
         .out
         .clone()

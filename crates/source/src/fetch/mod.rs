@@ -142,7 +142,7 @@ pub fn fetch_detailed(
     }
     match mirror::fetch_mirror(version, cache, opts) {
         Ok((source, accepted)) => {
-            record(cache, Step::Mirror, &source)?;
+            record(cache, Step::Mirror, &source, opts)?;
             return Ok(Fetched {
                 source,
                 step: Step::Mirror,
@@ -168,7 +168,7 @@ pub fn fetch_detailed(
         }
         match fetch_from(version, cache, opts) {
             Ok(source) => {
-                record(cache, step, &source)?;
+                record(cache, step, &source, opts)?;
                 return Ok(Fetched {
                     source,
                     step,
@@ -218,24 +218,36 @@ struct FetchRecord {
     tree: PathBuf,
 }
 
-fn record_path(cache: &Cache, version: &str, step: Step) -> PathBuf {
-    cache
-        .root()
-        .join("fetch")
-        .join(format!("{version}.{step}.json"))
+/// Where a fetch of `version` by `step` is recorded: one record per
+/// version and step, except that a fetch of an exact Debian version
+/// (`exact`) has one of its own, so that fetching an older or unusual
+/// Debian build (`resolver build --like`) never changes what a fetch of
+/// the version alone finds.
+fn record_path(cache: &Cache, version: &str, step: Step, exact: Option<&str>) -> PathBuf {
+    let name = match (step, exact) {
+        (Step::Debian, Some(debver)) => format!("{version}.debian={debver}.json"),
+        _ => format!("{version}.{step}.json"),
+    };
+    cache.root().join("fetch").join(name)
 }
 
-fn record(cache: &Cache, step: Step, found: &GlibcSource) -> Result<(), FetchError> {
+fn record(
+    cache: &Cache,
+    step: Step,
+    found: &GlibcSource,
+    opts: &FetchOptions,
+) -> Result<(), FetchError> {
     let Ok(tree) = found.root.strip_prefix(cache.root()) else {
         return Ok(());
     };
+    let exact = opts.debian_version.as_deref();
     let rec = FetchRecord {
         version: found.version.clone(),
         origin: found.origin.clone(),
         tree: tree.to_path_buf(),
     };
     let json = serde_json::to_vec_pretty(&rec).expect("FetchRecord serialises");
-    manifest::write_atomic(&record_path(cache, &found.version, step), &json)
+    manifest::write_atomic(&record_path(cache, &found.version, step, exact), &json)
         .map_err(SourceError::from)?;
     Ok(())
 }
@@ -247,12 +259,31 @@ fn from_cache(
 ) -> Result<GlibcSource, FetchError> {
     let mut problems = Vec::new();
     let mut other = Vec::new();
-    for (step, enabled) in [
-        (Step::Debian, opts.debian),
-        (Step::Gnu, opts.gnu),
-        (Step::Mirror, mirror::cached_trees_usable(opts)),
+    // An exact Debian version's own record, then (as written before
+    // those existed, and by fetches of the version alone) the version's.
+    let exact = opts.debian_version.as_deref();
+    for (step, enabled, path) in [
+        (
+            Step::Debian,
+            opts.debian && exact.is_some(),
+            record_path(cache, version, Step::Debian, exact),
+        ),
+        (
+            Step::Debian,
+            opts.debian,
+            record_path(cache, version, Step::Debian, None),
+        ),
+        (
+            Step::Gnu,
+            opts.gnu,
+            record_path(cache, version, Step::Gnu, None),
+        ),
+        (
+            Step::Mirror,
+            mirror::cached_trees_usable(opts),
+            record_path(cache, version, Step::Mirror, None),
+        ),
     ] {
-        let path = record_path(cache, version, step);
         if !enabled || !path.is_file() {
             continue;
         }

@@ -10,6 +10,7 @@
 //! apt/                                          private apt lists for Debian's archive
 //! fetch/<version>.<kind>.json                   what `fetch` found earlier (kind: debian, gnu, mirror)
 //! fetch/<version>.debian=<debian version>.json  what a fetch of an exact Debian version found
+//! like/<source>/glibc-<version>.{yaml,json}     manifests `resolver build --like` resolved
 //! ```
 //! The test harness (`tests/harness`) keeps the Debian binary packages it
 //! unpacks beside these: `libc6/`, `libc6-dev/` and `deb/`.

@@ -343,3 +343,65 @@ fn debian_version_only_in_the_source_package() {
     assert_eq!(so.file_name().unwrap(), "libmalloc-glibc-2.43.so");
     same_heap(&so, &r, libc.parent().unwrap(), "Debian 2.43-6's stand-in");
 }
+
+/// The host's libc.so.6 with its banner's first line replaced by `line`,
+/// padded with spaces to the same length, in `dir` (read, never run).
+fn with_banner(line: &str, dir: &Path) -> PathBuf {
+    let mut bytes = fs::read("/lib/x86_64-linux-gnu/libc.so.6").unwrap();
+    let start = bytes
+        .windows(14)
+        .position(|w| w == b"GNU C Library ")
+        .unwrap();
+    let len = bytes[start..].iter().position(|&b| b == b'\n').unwrap();
+    assert!(line.len() <= len, "{line:?} is longer than the banner");
+    bytes[start..start + len].copy_from_slice(format!("{line:<len$}").as_bytes());
+    fs::create_dir_all(dir).unwrap();
+    let path = dir.join("libc.so.6");
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Banners naming no distribution (`GNU libc`, glibc's default) or one
+/// whose sources this tool does not fetch (Gentoo's), and a development
+/// snapshot: GNU's release, from the committed manifest where it pins
+/// GNU's tarball (2.35, 2.39), each with its note.
+#[test]
+fn other_banners_get_gnus_release_from_the_committed_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (line, version, needles) in [
+        (
+            "GNU C Library (GNU libc) stable release version 2.35.",
+            "2.35",
+            &[
+                "the banner names no distribution (`GNU libc`): using GNU's glibc 2.35 release; \
+                 if a distribution built it, its patches are not applied",
+            ][..],
+        ),
+        (
+            "GNU C Library (Gentoo 2.39-r6 (patchset 4)) stable release version 2.39.",
+            "2.39",
+            &[
+                "`Gentoo 2.39-r6 (patchset 4)` is not a distribution this tool fetches sources \
+                 of: using GNU's glibc 2.39 release; Gentoo's patches are not applied",
+            ][..],
+        ),
+        (
+            "GNU C Library (GNU libc) development release version 2.39.9000.",
+            "2.39",
+            &["2.39.9000 is a development snapshot after glibc 2.39: building 2.39's allocator"][..],
+        ),
+    ] {
+        let libc = with_banner(line, &tmp.path().join(version));
+        let (so, err) = build_like(&libc, None, "like-gnu");
+        for needle in needles.iter().copied().chain([
+            &*format!("GNU's glibc {version} release, as "),
+            &*format!("nix/manifests/glibc-{version}.yaml pins it"),
+        ]) {
+            assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+        }
+        assert_eq!(
+            so.file_name().unwrap().to_str().unwrap(),
+            format!("libmalloc-glibc-{version}.so")
+        );
+    }
+}

@@ -10,7 +10,8 @@
 //!   `GNU libc`, which names no distribution; Gentoo's, ...): GNU's release
 //!   (through the mirror, or GNU), with a note that the distribution's
 //!   patches are not applied;
-//! - a development snapshot (`2.40.9000`): the release it follows.
+//! - a development snapshot (`2.40.9000`): Debian's exact source for a
+//!   Debian build, else the release it follows (as pwndbg and GEF read it).
 //!
 //! When a committed manifest (`nix/manifests/`) pins exactly that source,
 //! it is the one; otherwise the source is fetched and resolved into the
@@ -135,8 +136,9 @@ fn debian(
         Err(e) => {
             note(format!(
                 "--like: Debian's source of {debver} cannot be fetched ({}): using GNU's \
-                 glibc {version} release instead; Debian's patches are not applied",
-                debian_reason(&e)
+                 glibc {} release instead; Debian's patches are not applied",
+                debian_reason(&e),
+                libc.release
             ));
             upstream(&libc.release, sources, project, note)
         }

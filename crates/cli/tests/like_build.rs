@@ -265,6 +265,22 @@ fn ubuntu_stand_in_gets_gnus_release() {
     assert!(!again.contains("resolving it into"), "{again}");
     let (named, _) = resolve_like(&libc, &cache);
     assert_eq!(named, path);
+
+    // A manifest resolved before whose stub pins no longer match the
+    // project's stubs (as after a change to stubs/) is resolved again.
+    let stale = m.stubs[0].sha256.clone();
+    let yaml = fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        yaml.matches(&stale).count(),
+        1,
+        "{stale} once in {}",
+        path.display()
+    );
+    fs::write(&path, yaml.replace(&stale, &"0".repeat(64))).unwrap();
+    let (_, err) = resolve_like(&libc, &cache);
+    let err = stderr(&err);
+    assert!(err.contains("resolving it into"), "{err}");
+    assert_eq!(resolved_in(&cache, "gnu-2.31", "2.31").1, m);
 }
 
 /// A Debian point release that has left the archive: GNU's release

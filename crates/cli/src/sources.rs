@@ -12,7 +12,7 @@ use source::fetch::{self, FetchOptions};
 use source::mirror::{self, Pins};
 use source::{self, Cache, GlibcSource};
 
-use crate::common::Project;
+use crate::project::Project;
 
 /// Where a glibc source comes from (at most one).
 #[derive(Args, Debug, Clone, Default)]
@@ -41,18 +41,10 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The cache (`--cache`, else the default location) and the mirror
-    /// (`--mirror`, else `$MALLOC_STANDALONE_MIRROR`), checked. `fetch`
-    /// runs outside the project too; it then has no committed pins.
-    pub fn new(
-        cache: Option<PathBuf>,
-        mirror: Option<PathBuf>,
-        project: &Project,
-    ) -> Result<Sources> {
-        let cache = match cache {
-            Some(d) => Cache::new(d),
-            None => Cache::default_location()?,
-        };
+    /// The cache and the mirror (`--mirror`, else
+    /// `$MALLOC_STANDALONE_MIRROR`), checked. The committed pins are the
+    /// project's (a checkout's, or the embedded copy's).
+    pub fn new(cache: Cache, mirror: Option<PathBuf>, project: &Project) -> Result<Sources> {
         let mirror = match mirror {
             Some(dir) => {
                 mirror::check_dir(&dir)?;

@@ -1,6 +1,6 @@
 //! `resolver build`: build manifests' shared objects with a C compiler.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use manifest::Manifest;
 
 use crate::common::{in_parallel, out_dir, pinned_manifests, say};
+use crate::project::Project;
 use crate::sources::{SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -21,7 +22,8 @@ pub struct Args {
     pinned: bool,
     #[command(flatten)]
     src: SourceArgs,
-    /// Output directory [default: <project>/target/malloc].
+    /// Output directory [default: <project>/target/malloc, or <cache>/malloc
+    /// outside a checkout].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// The debug build (-O0 -g3) instead of -O2 -g.
@@ -39,7 +41,12 @@ pub struct Args {
     trace: bool,
 }
 
-pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
+pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
+    let out = match a.out {
+        Some(o) => o,
+        None => project.default_out()?,
+    };
+    let project = &project.root()?;
     let requested: Vec<String> = [("hooks", a.hooks), ("trace", a.trace)]
         .iter()
         .filter(|(_, on)| *on)
@@ -54,7 +61,6 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
     if several && (a.src.src.is_some() || a.src.git.is_some()) {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
     }
-    let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
     out_dir("--out", &out)?;
     let built = in_parallel(&manifests, "build", |path, bar| {
         let m = Manifest::load(path)?;

@@ -1,8 +1,10 @@
 //! `resolver`: a thin binary over the library crates. This file holds the
 //! command line's shape and hands each command to its file in `commands/`;
-//! `sources.rs` says where glibc sources come from, `common.rs` holds the
-//! rest the commands share (the project root, the manifest list, running
-//! in parallel with a progress bar). Nothing here knows about glibc.
+//! `sources.rs` says where glibc sources come from, `project.rs` where the
+//! project's files are (a checkout, or the copy embedded in the binary),
+//! `preload.rs` what `run` and `gdb` share (the chosen manifest, its cached
+//! build), `common.rs` the rest the commands share (the manifest list,
+//! running in parallel with a progress bar). Nothing here knows about glibc.
 
 mod commands;
 mod common;
@@ -124,8 +126,8 @@ fn run(cli: Cli) -> Result<()> {
         Some(d) => Cache::new(d),
         None => Cache::default_location()?,
     };
-    let project = Project::new(cli.project, cache.root());
-    let sources = Sources::new(cache, cli.mirror, &project)?;
+    let project = std::sync::Arc::new(Project::new(cli.project, cache.root()));
+    let sources = Sources::new(cache, cli.mirror, project.clone())?;
     match cli.command {
         Command::Resolve(args) => resolve::run(args, &sources, &project),
         Command::Fetch(args) => fetch::run(args, &sources),

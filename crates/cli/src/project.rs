@@ -4,8 +4,8 @@
 //! embedded in the binary (`build.rs`), extracted once into the cache, so
 //! that an installed resolver works from any directory.
 
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 
@@ -31,11 +31,12 @@ pub struct Located {
     pub kind: Kind,
 }
 
-/// The project root, found when a command first needs it.
+/// The project root, found when a command first needs it (a command
+/// that needs none extracts nothing).
 pub struct Project {
     explicit: Option<PathBuf>,
     cache: PathBuf,
-    found: OnceCell<Located>,
+    found: OnceLock<Located>,
 }
 
 impl Project {
@@ -45,7 +46,7 @@ impl Project {
         Project {
             explicit,
             cache: cache.to_owned(),
-            found: OnceCell::new(),
+            found: OnceLock::new(),
         }
     }
 

@@ -228,10 +228,11 @@ pub fn shared_object(
 
     let m = Manifest::load(manifest_path)?;
     let started = Instant::now();
+    let applicable = build::applicable_options(&m, options)?;
     eprintln!(
-        "resolver: building glibc {}'s allocator{} from {} into {} (once: later runs reuse it)",
+        "resolver: building glibc {}'s {} from {} into {} (once: later runs reuse it)",
         m.version,
-        manifest::plan::suffix(options, debug),
+        build::so_name(&m, &applicable, debug),
         manifest_path.display(),
         out.display()
     );

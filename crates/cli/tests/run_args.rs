@@ -80,6 +80,12 @@ fn a_program_and_exactly_one_manifest_are_needed() {
             ],
         );
         fails_with(&o, &["--trace"]);
+        // A mistyped option before the program is an error, not the program.
+        let o = on_checkout(
+            cache.path(),
+            &[command, "--glibc", "2.36", "--debgu", "--", "true"],
+        );
+        fails_with(&o, &["unexpected argument '--debgu'"]);
     }
 }
 

@@ -41,7 +41,6 @@ pub struct Args {
     #[arg(
         required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         value_name = "PROGRAM [ARGS]"
     )]
     command: Vec<OsString>,

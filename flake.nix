@@ -56,10 +56,24 @@
           (plan.optionSets manifests.${version}))
         versions);
 
+      # The workspace, and what crates/cli/build.rs embeds in the binary
+      # (so the installed resolver carries its shims, stubs, gdb script,
+      # replayer and manifests).
       resolver = pkgs.callPackage ./nix/resolver.nix {
         src = lib.fileset.toSource {
           root = ./.;
-          fileset = lib.fileset.unions [ ./Cargo.toml ./Cargo.lock ./.cargo ./crates ./xtask ];
+          fileset = lib.fileset.unions [
+            ./Cargo.toml
+            ./Cargo.lock
+            ./.cargo
+            ./crates
+            ./xtask
+            ./shims
+            ./stubs
+            ./gdb
+            ./tools
+            ./nix/manifests
+          ];
         };
       };
 

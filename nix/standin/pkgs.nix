@@ -151,13 +151,14 @@ let
     # Rust crates cannot be fetched offline, so the stand-in builds no Rust: it
     # checks that the lock file the flake names is readable and gives a
     # `resolver` that says where the real one comes from.
-    rustPlatform.buildRustPackage = { pname, version, cargoLock, ... }:
+    rustPlatform.buildRustPackage = { pname, version, cargoLock, src, ... }:
       let
         lock = builtins.fromTOML (builtins.readFile cargoLock.lockFile);
       in
       assert builtins.isList lock.package;
       mkDerivation {
-        inherit pname version;
+        # `src` is kept, as nixpkgs keeps it, for the tests to look into.
+        inherit pname version src;
         buildCommand = ''
           mkdir -p $out/bin
           cat > $out/bin/${pname} <<'SCRIPT'

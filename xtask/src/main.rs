@@ -102,6 +102,16 @@ enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         ops: u64,
     },
+    /// What `resolver run` adds to a program's start on a cached build:
+    /// `/bin/true` under it against `env LD_PRELOAD=<so> /bin/true`.
+    RunOverhead {
+        /// Starts of /bin/true each way (the median is reported).
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// The pinned version whose .so is preloaded.
+        #[arg(long, default_value = "2.36")]
+        version: String,
+    },
 }
 
 fn project() -> PathBuf {
@@ -135,6 +145,9 @@ fn main() -> Result<()> {
         Cmd::Bench {
             which: Bench::Trace { ops },
         } => bench::trace::run(ops),
+        Cmd::Bench {
+            which: Bench::RunOverhead { runs, version },
+        } => bench::run_overhead::run(runs, &version),
         Cmd::Bench {
             which:
                 Bench::Workloads {

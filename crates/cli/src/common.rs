@@ -1,5 +1,5 @@
-//! What the commands share: the project root, the committed manifests,
-//! and running work in parallel behind a progress bar.
+//! What the commands share: the committed manifests, and running work in
+//! parallel behind a progress bar (the project root is `project.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,35 +9,6 @@ use rayon::prelude::*;
 use manifest::Manifest;
 use resolve::sysdeps::Target;
 use resolve::Options;
-
-/// The project root holding `shims/` and `stubs/`: `--project`, else found
-/// from the current directory upwards, when a command needs it.
-pub struct Project(Option<PathBuf>);
-
-impl Project {
-    pub fn new(explicit: Option<PathBuf>) -> Project {
-        Project(explicit)
-    }
-
-    /// `--project`, else the nearest ancestor of the current directory
-    /// holding `shims/prelude.h` and `stubs/`.
-    pub fn root(&self) -> Result<PathBuf> {
-        if let Some(p) = &self.0 {
-            return Ok(p.clone());
-        }
-        let cwd = std::env::current_dir()?;
-        for dir in cwd.ancestors() {
-            if dir.join("shims/prelude.h").is_file() && dir.join("stubs").is_dir() {
-                return Ok(dir.to_owned());
-            }
-        }
-        bail!(
-            "no project root (a directory with shims/prelude.h and stubs/) at or above {}; \
-             run inside the repository or pass --project DIR",
-            cwd.display()
-        )
-    }
-}
 
 /// How the commands resolve.
 pub fn options(project: &Path, max_iters: usize) -> Options {

@@ -1,12 +1,16 @@
 //! `resolver`: a thin binary over the library crates. This file holds the
 //! command line's shape and hands each command to its file in `commands/`;
-//! `sources.rs` says where glibc sources come from, `common.rs` holds the
-//! rest the commands share (the project root, the manifest list, running
-//! in parallel with a progress bar). Nothing here knows about glibc.
+//! `sources.rs` says where glibc sources come from, `project.rs` where the
+//! project's files are (a checkout, or the copy embedded in the binary),
+//! `preload.rs` what `run` and `gdb` share (the chosen manifest, its cached
+//! build), `common.rs` the rest the commands share (the manifest list,
+//! running in parallel with a progress bar). Nothing here knows about glibc.
 
 mod commands;
 mod common;
 mod like;
+mod preload;
+mod project;
 mod sources;
 
 use std::path::PathBuf;
@@ -14,8 +18,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use commands::{build, fetch, graph, replay, resolve, verify};
-use common::Project;
+use commands::{build, fetch, gdb, graph, replay, resolve, run, verify};
+use project::Project;
+use source::Cache;
 use sources::Sources;
 
 /// Resolve glibc's allocator into a pinned build manifest.
@@ -33,8 +38,9 @@ pub struct Cli {
     /// else $XDG_CACHE_HOME/malloc-standalone, else ~/.cache/malloc-standalone]
     #[arg(long, global = true, value_name = "DIR")]
     cache: Option<PathBuf>,
-    /// The project root holding shims/ and stubs/ [default: found from the
-    /// current directory upwards]
+    /// The project root holding shims/, stubs/, gdb/ and nix/manifests/
+    /// [default: a checkout at or above the current directory, else the
+    /// copy built into the resolver, extracted into the cache]
     #[arg(long, global = true, value_name = "DIR")]
     project: Option<PathBuf>,
     /// A local mirror: a directory of glibc release tarballs named
@@ -84,6 +90,23 @@ enum Command {
     Replay(replay::Args),
     /// Write the dependency graph of a resolution.
     Graph(graph::Args),
+    /// Run a program with a version's allocator preloaded.
+    ///
+    /// `resolver run --glibc 2.27 -- ./prog ARGS` builds the variant
+    /// (--debug, --hooks, --trace) from the source its manifest pins the
+    /// first time, into the cache, and reuses it after that; then it
+    /// becomes the program (exec), with the .so first in LD_PRELOAD, so the
+    /// program's exit status and signals are the command's.
+    Run(run::Args),
+    /// Debug a program under gdb with a version's allocator preloaded.
+    ///
+    /// As the Nix dev shell does: the program (not gdb) gets the .so through
+    /// gdb's exec-wrapper; pending breakpoints are on; gdb/malloc_standalone.py
+    /// (the heap command) is loaded, and when the .so loads gdb says which
+    /// version it is and where main_arena and mp_ are. The debug build
+    /// (-O0 -g3) unless --release. The set-up is a gdbinit written beside
+    /// the .so; --ex, --batch, --nx and --gdb-arg pass on to gdb.
+    Gdb(gdb::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,16 +121,22 @@ fn main() -> std::process::ExitCode {
 
 /// Runs the command line.
 fn run(cli: Cli) -> Result<()> {
-    // Only commands that parse or verify need the project's shims and
-    // stubs: each asks for the root where it needs it.
-    let project = Project::new(cli.project);
-    let sources = Sources::new(cli.cache, cli.mirror, &project)?;
+    // Only commands that parse, verify or build need the project's files:
+    // each asks for the root where it needs it.
+    let cache = match cli.cache {
+        Some(d) => Cache::new(d),
+        None => Cache::default_location()?,
+    };
+    let project = std::sync::Arc::new(Project::new(cli.project, cache.root()));
+    let sources = Sources::new(cache, cli.mirror, project.clone())?;
     match cli.command {
-        Command::Resolve(args) => resolve::run(args, &sources, &project.root()?),
+        Command::Resolve(args) => resolve::run(args, &sources, &project),
         Command::Fetch(args) => fetch::run(args, &sources),
         Command::Verify(args) => verify::run(args, &sources, &project),
-        Command::Build(args) => build::run(args, &sources, &project.root()?),
-        Command::Replay(args) => replay::run(args, &sources, &project.root()?),
+        Command::Build(args) => build::run(args, &sources, &project),
+        Command::Replay(args) => replay::run(args, &sources, &project),
         Command::Graph(args) => graph::run(args, &sources, &project),
+        Command::Run(args) => run::run(args, &sources, &project),
+        Command::Gdb(args) => gdb::run(args, &sources, &project),
     }
 }

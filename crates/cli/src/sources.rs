@@ -3,6 +3,7 @@
 //! version to fetch, or the host's own glibc.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -12,7 +13,7 @@ use source::fetch::{self, FetchOptions};
 use source::mirror::{self, Pins};
 use source::{self, Cache, GlibcSource};
 
-use crate::common::Project;
+use crate::project::Project;
 
 /// Where a glibc source comes from (at most one).
 #[derive(Args, Debug, Clone, Default)]
@@ -37,22 +38,14 @@ pub struct SourceArgs {
 pub struct Sources {
     pub cache: Cache,
     pub base: FetchOptions,
-    project: Option<PathBuf>,
+    project: Arc<Project>,
 }
 
 impl Sources {
-    /// The cache (`--cache`, else the default location) and the mirror
-    /// (`--mirror`, else `$MALLOC_STANDALONE_MIRROR`), checked. `fetch`
-    /// runs outside the project too; it then has no committed pins.
-    pub fn new(
-        cache: Option<PathBuf>,
-        mirror: Option<PathBuf>,
-        project: &Project,
-    ) -> Result<Sources> {
-        let cache = match cache {
-            Some(d) => Cache::new(d),
-            None => Cache::default_location()?,
-        };
+    /// The cache and the mirror (`--mirror`, else
+    /// `$MALLOC_STANDALONE_MIRROR`), checked. The committed pins are the
+    /// project's (a checkout's, or the embedded copy's).
+    pub fn new(cache: Cache, mirror: Option<PathBuf>, project: Arc<Project>) -> Result<Sources> {
         let mirror = match mirror {
             Some(dir) => {
                 mirror::check_dir(&dir)?;
@@ -71,15 +64,15 @@ impl Sources {
                 mirror,
                 ..FetchOptions::default()
             },
-            project: project.root().ok(),
+            project,
         })
     }
 
     /// `base` plus the pins of the project's committed manifest of `version`.
     pub fn options_for(&self, version: &str) -> Result<FetchOptions> {
-        let pins = match &self.project {
-            Some(p) => mirror::committed_pins(p, version)?,
-            None => None,
+        let pins = match self.project.root() {
+            Ok(p) => mirror::committed_pins(&p, version)?,
+            Err(_) => None,
         };
         Ok(FetchOptions {
             pins,
@@ -121,8 +114,8 @@ impl Sources {
 
     /// `path` for messages: relative to the project when inside it.
     fn label(&self, path: &Path) -> String {
-        self.project
-            .as_deref()
+        let root = self.project.root().ok();
+        root.as_deref()
             .and_then(|p| path.strip_prefix(p).ok())
             .unwrap_or(path)
             .display()

@@ -421,3 +421,34 @@ fn other_banners_get_gnus_release_from_the_committed_manifest() {
         );
     }
 }
+
+/// `resolver run --like` runs a program on the allocator matching a
+/// challenge's libc: the heap under `run --like` of Debian's real 2.31
+/// libc is that libc's own.
+#[test]
+fn run_like_gives_the_challenge_libcs_heap() {
+    let r = reference("2.31").expect("Debian's libc6 2.31");
+    let libc = r.lib_dir.join("libc.so.6");
+    let prog = offsets_program();
+    let ours = {
+        let _g = common::apt_lock();
+        let mut cmd = common::resolver_command();
+        cmd.args(["run", "--like", arg(&libc), "--"]).arg(&prog);
+        clean_env(&mut cmd);
+        if let Some(dir) = common::mirror() {
+            cmd.env(source::mirror::ENV, dir);
+        }
+        cmd.output().expect("run resolver")
+    };
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let mut real = Command::new(&r.ld_so);
+    real.arg("--library-path").arg(&r.lib_dir).arg(&prog);
+    clean_env(&mut real);
+    let real = run_ok(&mut real);
+    let ours = String::from_utf8_lossy(&ours.stdout);
+    assert!(
+        ours.lines().count() > 100,
+        "offsets printed too little:\n{ours}"
+    );
+    assert_eq!(real, ours, "the heap under `resolver run --like` differs");
+}

@@ -533,6 +533,54 @@ fn one_package_per_manifest() {
     );
 }
 
+/// The flake's `resolver` is built from a `src` that holds every directory
+/// `crates/cli/build.rs` embeds (its `DIRS`), file for file: without them
+/// the build script fails, and an installed resolver would lack its
+/// manifests, shims and stubs. (The stand-in builds no Rust; this is what
+/// can be checked offline.)
+#[test]
+fn resolver_src_holds_what_its_build_script_embeds() {
+    prepared();
+    let build_rs = std::fs::read_to_string(project().join("crates/cli/build.rs")).unwrap();
+    let line = build_rs
+        .lines()
+        .find(|l| l.starts_with("const DIRS:"))
+        .expect("build.rs names the directories it embeds in `const DIRS`");
+    let dirs: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+    assert!(dirs.contains(&"nix/manifests"), "{line}");
+    let src = {
+        let _g = nix_lock();
+        let out = run(nix(
+            "nix",
+            &[
+                "eval",
+                "--raw",
+                &format!(".#packages.{SYSTEM}.resolver.src"),
+            ],
+        ));
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    assert!(
+        src.join("crates/cli/build.rs").is_file(),
+        "{}",
+        src.display()
+    );
+    for dir in dirs {
+        let files = common::files_under(&project().join(dir));
+        assert!(!files.is_empty(), "{dir} is empty");
+        for f in files {
+            let rel = Path::new(dir).join(&f);
+            assert_eq!(
+                std::fs::read(src.join(&rel)).ok(),
+                std::fs::read(project().join(&rel)).ok(),
+                "{}: the resolver's src ({}) lacks it or holds another",
+                rel.display(),
+                src.display()
+            );
+        }
+    }
+}
+
 /// `nix eval --json .#packages.<system> --apply <apply>`.
 fn packages_with(apply: &str) -> serde_json::Value {
     let _g = nix_lock();

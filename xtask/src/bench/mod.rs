@@ -2,6 +2,7 @@
 //! counts from valgrind (repeatable on a noisy machine), wall times of A/B
 //! runs interleaved, peak RSS from the kernel.
 
+pub mod run_overhead;
 pub mod trace;
 pub mod workloads;
 

@@ -1,6 +1,6 @@
 //! `resolver build`: build manifests' shared objects with a C compiler.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -9,6 +9,7 @@ use manifest::Manifest;
 
 use crate::common::{in_parallel, out_dir, pinned_manifests, say};
 use crate::like;
+use crate::project::Project;
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -29,7 +30,8 @@ pub struct Args {
     like: Option<PathBuf>,
     #[command(flatten)]
     src: SourceArgs,
-    /// Output directory [default: <project>/target/malloc].
+    /// Output directory [default: <project>/target/malloc, or <cache>/malloc
+    /// outside a checkout].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// The debug build (-O0 -g3) instead of -O2 -g.
@@ -47,14 +49,17 @@ pub struct Args {
     trace: bool,
 }
 
-pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
+pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
+    let out = match a.out {
+        Some(o) => o,
+        None => project.default_out()?,
+    };
+    let project = &project.root()?;
     let requested: Vec<String> = [("hooks", a.hooks), ("trace", a.trace)]
         .iter()
         .filter(|(_, on)| *on)
         .map(|(o, _)| o.to_string())
         .collect();
-    let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
-    out_dir("--out", &out)?;
     let manifests: Vec<PathBuf> = if a.pinned {
         pinned_manifests(project)?
     } else if let Some(file) = &a.like {
@@ -71,6 +76,7 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
     if several && (a.src.src.is_some() || a.src.git.is_some()) {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
     }
+    out_dir("--out", &out)?;
     let built = in_parallel(&manifests, "build", |path, bar| {
         let m = Manifest::load(path)?;
         bar.set_message(format!("glibc {}", m.version));

@@ -7,7 +7,8 @@ use clap::ValueEnum;
 
 use resolve::SourceInfo;
 
-use crate::common::{at_least_one, options, out_file, Project};
+use crate::common::{at_least_one, options, out_file};
+use crate::project::Project;
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]

@@ -2,7 +2,9 @@
 
 pub mod build;
 pub mod fetch;
+pub mod gdb;
 pub mod graph;
 pub mod replay;
 pub mod resolve;
+pub mod run;
 pub mod verify;

@@ -1,7 +1,7 @@
 //! `resolver replay`: replay an allocation trace under several versions'
 //! allocators and the host's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -9,6 +9,7 @@ use manifest::Manifest;
 use source::fetch;
 
 use crate::common::{out_dir, pinned_manifests};
+use crate::project::Project;
 use crate::sources::{self, Sources};
 
 #[derive(clap::Args, Debug)]
@@ -23,19 +24,25 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Where the shared objects and the replayer are built
-    /// [default: <project>/target/malloc].
+    /// [default: <project>/target/malloc, or <cache>/malloc outside a
+    /// checkout].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
 
 /// Builds each version's default .so from its pinned source and replays
 /// the trace under each and the host's malloc, `rounds` times interleaved.
-pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
+pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
     let trace = &a.trace;
     // A missing or unreadable trace is the user's first mistake: say so
     // before building anything.
     std::fs::File::open(trace)
         .with_context(|| format!("cannot read the trace {}", trace.display()))?;
+    let out = match a.out {
+        Some(o) => o,
+        None => project.default_out()?,
+    };
+    let project = &project.root()?;
     let paths = if a.manifest.is_empty() {
         pinned_manifests(project)?
     } else {
@@ -46,7 +53,6 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
         .into_iter()
         .map(|p| Ok((p.clone(), Manifest::load(&p)?)))
         .collect::<Result<_>>()?;
-    let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
     out_dir("--out", &out)?;
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let replayer = replay::compile(&cc, project, &out)?;

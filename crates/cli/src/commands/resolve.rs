@@ -1,6 +1,6 @@
 //! `resolver resolve`: resolve glibc versions and write their manifests.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -10,13 +10,15 @@ use source::GlibcSource;
 
 use crate::common::{at_least_one, in_parallel, list_manifests, options, out_dir, say};
 use crate::like;
+use crate::project::{Kind, Project};
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     src: SourceArgs,
-    /// Directory for the manifests [default: <project>/nix/manifests].
+    /// Directory for the manifests [default: <project>/nix/manifests, or
+    /// the current directory outside a checkout].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Upper bound on resolution rounds.
@@ -36,16 +38,20 @@ pub struct Args {
     like: Option<PathBuf>,
 }
 
-pub fn run(args: Args, sources: &Sources, project: &Path) -> Result<()> {
+pub fn run(args: Args, sources: &Sources, project: &Project) -> Result<()> {
+    let located = project.locate()?;
+    let project = &located.root;
     if let Some(file) = &args.like {
         let manifest = like::manifest_like(file, sources, project, &sources::stderr)?;
         println!("{}", manifest.display());
         return Ok(());
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| project.join(manifest::COMMITTED_DIR));
+    // The embedded copy of the project is never written to.
+    let out = match (&args.out, located.kind) {
+        (Some(o), _) => o.clone(),
+        (None, Kind::Embedded) => PathBuf::from("."),
+        (None, _) => project.join(manifest::COMMITTED_DIR),
+    };
     out_dir("--out", &out)?;
     let trees: Vec<GlibcSource> = if args.pinned {
         let pins = list_manifests(&out)?;

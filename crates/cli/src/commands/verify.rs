@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use manifest::Manifest;
 
-use crate::common::Project;
+use crate::project::Project;
 use crate::sources::{self, SourceArgs, Sources};
 
 #[derive(clap::Args, Debug)]

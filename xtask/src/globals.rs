@@ -84,6 +84,8 @@ pub struct Report {
     pub version: String,
     /// The build options (`[]` or `["hooks"]`).
     pub options: Vec<String>,
+    /// Whether this is the `--layout-like` build, padded as the real libc.
+    pub layout: bool,
     /// The real libc's Debian version.
     pub debian_version: String,
     /// The real libc's build-id.
@@ -179,20 +181,23 @@ pub fn collect(versions: &[String]) -> Result<(Vec<Report>, Vec<String>)> {
         let debug = harness::libc_debug_file(&reference, &cache)
             .with_context(|| format!("the debug file of the real glibc {}", m.version))?;
         let src = crate::pinned_source(m, &cache)?;
-        for options in variants(m) {
-            reports.push(report(m, &src.root, &options, &reference, &debug)?);
+        for (options, layout) in variants(m) {
+            reports.push(report(m, &src.root, &options, layout, &reference, &debug)?);
         }
     }
     Ok((reports, skipped))
 }
 
-/// The variants worth reporting for `m`: the default build, and `hooks`
-/// where the manifest offers it (before 2.34 the default has the hooks).
-pub fn variants(m: &Manifest) -> Vec<Vec<String>> {
-    let mut v = vec![Vec::new()];
+/// The variants worth reporting for `m`, as (options, padded): the
+/// default build, `hooks` where the manifest offers it (before 2.34 the
+/// default has the hooks), and the default build padded as the real libc
+/// (`--layout-like`).
+pub fn variants(m: &Manifest) -> Vec<(Vec<String>, bool)> {
+    let mut v = vec![(Vec::new(), false)];
     if m.options.contains_key("hooks") {
-        v.push(vec!["hooks".to_string()]);
+        v.push((vec!["hooks".to_string()], false));
     }
+    v.push((Vec::new(), true));
     v
 }
 
@@ -202,12 +207,14 @@ pub fn report(
     m: &Manifest,
     tree: &Path,
     options: &[String],
+    layout: bool,
     reference: &harness::ReferenceLibc,
     debug: &Path,
 ) -> Result<Report> {
     let out = crate::project().join("target/globals").join(&m.version);
     let mut opts = BuildOptions::new(out, false);
     opts.options = options.to_vec();
+    opts.layout_like = layout.then(|| debug.to_path_buf());
     opts.jobs = 1;
     let built = build(m, tree, &crate::project(), &opts)
         .with_context(|| format!("building glibc {} {options:?}", m.version))?;
@@ -324,6 +331,7 @@ pub fn report(
         groups,
         version: m.version.clone(),
         options: options.to_vec(),
+        layout,
         debian_version: reference.debian_version.clone().unwrap_or_default(),
         build_id,
         rows,
@@ -608,7 +616,10 @@ fn hex(v: i64) -> String {
 
 fn between_text(b: &Between) -> String {
     if b.vars == 0 {
-        format!("{:#x} bytes holding no other variable", b.bytes)
+        format!(
+            "{:#x} bytes holding no variable (alignment, padding)",
+            b.bytes
+        )
     } else {
         format!(
             "{:#x} bytes: {} other variable{}, the largest {}",
@@ -641,7 +652,11 @@ pub fn why(g: &Group) -> String {
     };
     if g.is_tls() {
         return if real == ours {
-            "equal".to_string()
+            format!(
+                "equal: in front of it the real TLS block has {}; ours {}",
+                between_text(&g.real_between),
+                between_text(&g.ours_between)
+            )
         } else {
             format!(
                 "distances within the group equal; the group starts at {} in the real TLS \
@@ -654,10 +669,16 @@ pub fn why(g: &Group) -> String {
         };
     }
     if real == ours {
-        return format!(
-            "equal: the group follows `main_arena`'s directly in both (real: {})",
-            between_text(&g.real_between)
-        );
+        return if g.real_between.bytes == 0 {
+            "equal: the group follows `main_arena`'s directly in both".to_string()
+        } else {
+            format!(
+                "equal: between it and `main_arena`'s group the real libc has {}; ours the \
+                 same distance, {}",
+                between_text(&g.real_between),
+                between_text(&g.ours_between)
+            )
+        };
     }
     format!(
         "distances within the group equal; the whole group lies {} from `main_arena` in \
@@ -670,11 +691,13 @@ pub fn why(g: &Group) -> String {
     )
 }
 
-fn variant_name(options: &[String]) -> String {
-    if options.is_empty() {
+fn variant_name(r: &Report) -> String {
+    if r.layout {
+        "`--layout-like` (the debug file)".to_string()
+    } else if r.options.is_empty() {
         "default".to_string()
     } else {
-        options
+        r.options
             .iter()
             .map(|o| format!("`--{o}`"))
             .collect::<Vec<_>>()
@@ -701,7 +724,7 @@ pub fn page(reports: &[Report]) -> String {
             md,
             "| {} | {} | {} ({}) | {eq} of {} | {inside} of {n} | {placed} of {n} |",
             r.version,
-            variant_name(&r.options),
+            variant_name(r),
             r.debian_version,
             &r.build_id[..12.min(r.build_id.len())],
             r.rows.len(),
@@ -714,17 +737,14 @@ pub fn page(reports: &[Report]) -> String {
         let same_as_default = previous.is_some_and(|p| {
             p.version == r.version && p.rows == r.rows && p.intruders == r.intruders
         });
-        let _ = writeln!(
-            md,
-            "### glibc {}, {} build\n",
-            r.version,
-            variant_name(&r.options)
-        );
+        let _ = writeln!(md, "### glibc {}, {} build\n", r.version, variant_name(r));
         if same_as_default {
             md.push_str("Laid out exactly as the default build (every row of its tables).\n\n");
             continue;
         }
-        previous = Some(r);
+        if !r.layout {
+            previous = Some(r);
+        }
         md.push_str(&render(r));
     }
     md
@@ -756,8 +776,29 @@ pub fn render(r: &Report) -> String {
             r.intruders.join(", ")
         );
     }
+    let rows: Vec<&Row> = r
+        .rows
+        .iter()
+        .filter(|row| !r.layout || !row.equal())
+        .collect();
+    if r.layout {
+        if rows.is_empty() {
+            let _ = writeln!(
+                md,
+                "All {} variables at the real distances.\n",
+                r.rows.len()
+            );
+            return md;
+        }
+        let _ = writeln!(
+            md,
+            "{} of {} variables at the real distances; the others:\n",
+            r.rows.len() - rows.len(),
+            r.rows.len()
+        );
+    }
     md.push_str("| variable | group | real | ours | |\n|---|---|---|---|---|\n");
-    for row in &r.rows {
+    for row in rows {
         let cell = |p: Option<Placed>| match p {
             Some(p) => format!("{} ({:#x})", hex(p.offset), p.size),
             None => "absent".to_string(),
@@ -869,9 +910,10 @@ mod tests {
     /// The real Debian libcs against our .so of every pinned version that
     /// has one: within every group (one unit's variables of one input
     /// section) every distance is the real one, so `main_arena`'s
-    /// neighbours (2.31's hooks at -0x20, -0x18, -0x10) are too; and
-    /// docs/globals.md holds exactly this report, so any distance that
-    /// changes (equal today or not) makes it stale.
+    /// neighbours (2.31's hooks at -0x20, -0x18, -0x10) are too; the
+    /// `--layout-like` build puts every group of malloc.c where the real
+    /// one is; and docs/globals.md holds exactly this report, so any
+    /// distance that changes (equal today or not) makes it stale.
     #[test]
     #[cfg_attr(
         not(feature = "system-tests"),

@@ -37,6 +37,14 @@ pub struct Args {
     /// mtrace|jsonl). Names the .so `...-trace.so`.
     #[arg(long)]
     trace: bool,
+    /// Also link a copy padded so that malloc's globals lie at the
+    /// distances from main_arena they have in FILE, a real libc.so.6 with
+    /// its symbols or its debug file (Debian's libc6-dbg:
+    /// /usr/lib/debug/.build-id/<xx>/<rest>.debug). Only whole groups move
+    /// (a unit's variables of one section: .data with mp_, .bss, TLS);
+    /// docs/globals.md says why. Names the .so `...-layout.so`; not in Nix.
+    #[arg(long, value_name = "FILE")]
+    layout_like: Option<PathBuf>,
 }
 
 pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
@@ -68,6 +76,7 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
         // malloc.c is its long pole, so overlapping versions pays.
         let mut opts = build::BuildOptions::new(out.clone(), a.debug);
         opts.options = requested.clone();
+        opts.layout_like = a.layout_like.clone();
         for o in &requested {
             if build::native_option(&m, o) {
                 say(

@@ -14,10 +14,13 @@
 //! libc's `.data` there), and the pads of `.bss`, `.tdata` and `.tbss` are
 //! linked before it (the real libc has the rest of libc's `.bss` and TLS
 //! there). The pads' sizes are found by linking, measuring and linking
-//! again, until every group lies where the real one does.
+//! again, until every group lies where the real one does. Then every
+//! variable of malloc.c must lie where the real libc has it; if one does
+//! not (another version's libc, or one compiled otherwise), the build is
+//! refused, naming them, and nothing is written.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
@@ -36,6 +39,15 @@ pub struct Padded {
     /// Each moved group's section, the pad's size and the representative
     /// variable's offset (from `main_arena`, or in the TLS block).
     pub groups: Vec<(String, u64, String, i64)>,
+}
+
+/// `-0x920`, `+0x6840`.
+pub fn signed_hex(v: i64) -> String {
+    if v < 0 {
+        format!("-{:#x}", v.unsigned_abs())
+    } else {
+        format!("+{v:#x}")
+    }
 }
 
 fn layout_error(path: &Path, what: String) -> BuildError {
@@ -203,8 +215,13 @@ pub fn link_like(
         ));
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = PathBuf::from(format!("{}.tmp", so.display()));
-    let result = passes(compiler, real, link, malloc_obj, dir, so, &tmp, &reps);
+    let tmp = dir.join(format!(
+        ".tmp-{}",
+        so.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let result = passes(
+        compiler, real, link, malloc_obj, dir, so, &tmp, &reps, &groups, &want,
+    );
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -224,6 +241,8 @@ fn passes(
     so: &Path,
     tmp: &Path,
     reps: &[(String, String, i64)],
+    groups: &BTreeMap<String, Vec<String>>,
+    want: &BTreeMap<String, i64>,
 ) -> Result<Padded, BuildError> {
     let mut pads: BTreeMap<String, u64> = PADDED.iter().map(|s| (s.to_string(), 0)).collect();
     for _ in 0..MAX_PASSES {
@@ -291,9 +310,11 @@ fn passes(
                     return Err(layout_error(
                         real,
                         format!(
-                            "malloc.c's {section} group lies closer to main_arena there ({target:+#x} \
-                             for {sym}) than it can in our .so ({got:+#x} with no padding): not \
-                             reproducible by padding"
+                            "malloc.c's {section} group lies closer to main_arena there ({} \
+                             for {sym}) than it can in our .so ({} with no padding): not \
+                             reproducible by padding",
+                            signed_hex(*target),
+                            signed_hex(got)
                         ),
                     ));
                 }
@@ -302,6 +323,32 @@ fn passes(
             result.push((section.clone(), *pad, sym.clone(), got));
         }
         if done {
+            let mut differing = Vec::new();
+            for names in groups.values() {
+                for n in names {
+                    if let (Some(w), Some(h)) = (want.get(base_name(n)), have.get(n)) {
+                        if w != h {
+                            differing.push(format!(
+                                "{} (there {}, here {})",
+                                base_name(n),
+                                signed_hex(*w),
+                                signed_hex(*h)
+                            ));
+                        }
+                    }
+                }
+            }
+            if !differing.is_empty() {
+                return Err(layout_error(
+                    real,
+                    format!(
+                        "malloc.c's variables are laid out otherwise there, even with every \
+                         group moved: {}. Give the libc (or debug file) of exactly this glibc \
+                         version, built by a compiler that lays out malloc.c as ours does",
+                        differing.join(", ")
+                    ),
+                ));
+            }
             std::fs::rename(tmp, so).map_err(io(so))?;
             return Ok(Padded { groups: result });
         }

@@ -145,3 +145,57 @@ fn relative_write(version: &str) {
         "our unpadded {version} took the real distance: docs/globals.md is out of date"
     );
 }
+
+#[test]
+fn another_versions_libc_is_refused_and_nothing_is_written() {
+    let r = reference("2.31").expect("the real glibc 2.31");
+    let debug = {
+        let _g = apt_lock();
+        harness::libc_debug_file(&r, &cache()).expect("Debian's libc6-dbg 2.31")
+    };
+    let out = scratch("layout-mismatch");
+    let o = resolver_command()
+        .args(["build", "--manifest"])
+        .arg(pinned_path("2.36"))
+        .arg("--src")
+        .arg(&tree("2.36").root)
+        .arg("--out")
+        .arg(&out)
+        .arg("--layout-like")
+        .arg(&debug)
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("laid out otherwise there") && stderr.contains("global_max_fast"),
+        "{stderr}"
+    );
+    assert!(
+        !out.join("libmalloc-glibc-2.36-layout.so").exists(),
+        "a refused --layout-like build left its .so"
+    );
+    let leftovers: Vec<_> = common::files_under(&out)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn one_real_libc_is_for_one_manifest() {
+    let o = resolver_command()
+        .args(["build", "--pinned", "--layout-like", "/nonexistent"])
+        .arg("--out")
+        .arg(scratch("layout-pinned"))
+        .current_dir(project())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--layout-like names one real libc"),
+        "{stderr}"
+    );
+}

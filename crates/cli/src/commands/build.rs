@@ -62,6 +62,9 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
     if several && (a.src.src.is_some() || a.src.git.is_some()) {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
     }
+    if several && a.layout_like.is_some() {
+        bail!("--layout-like names one real libc, of one version: build one manifest with it");
+    }
     let out = a.out.unwrap_or_else(|| project.join("target/malloc"));
     out_dir("--out", &out)?;
     let built = in_parallel(&manifests, "build", |path, bar| {
@@ -88,6 +91,18 @@ pub fn run(a: Args, sources: &Sources, project: &Path) -> Result<()> {
         let start = Instant::now();
         let built = build::build_noting(&m, &s.root, project, &opts, &|line| say(bar, line))
             .with_context(|| format!("building glibc {} from {}", m.version, path.display()))?;
+        if let Some(padded) = &built.layout {
+            for (section, pad, symbol, offset) in &padded.groups {
+                say(
+                    bar,
+                    format!(
+                        "glibc {}: --layout-like: {section} padded by {pad:#x}: {symbol} at {}",
+                        m.version,
+                        build::layout::signed_hex(*offset)
+                    ),
+                );
+            }
+        }
         say(
             bar,
             format!(

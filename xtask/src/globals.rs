@@ -911,8 +911,8 @@ mod tests {
     /// has one: within every group (one unit's variables of one input
     /// section) every distance is the real one, so `main_arena`'s
     /// neighbours (2.31's hooks at -0x20, -0x18, -0x10) are too; the
-    /// `--layout-like` build puts every group of malloc.c where the real
-    /// one is; and docs/globals.md holds exactly this report, so any
+    /// `--layout-like` build puts every variable where the real one is;
+    /// and docs/globals.md holds exactly this report, so any
     /// distance that changes (equal today or not) makes it stale.
     #[test]
     #[cfg_attr(
@@ -949,7 +949,19 @@ mod tests {
                 r.version,
                 r.intruders
             );
+            // Padded as the real libc, every variable lies where the real
+            // one does.
+            if r.layout {
+                for row in &r.rows {
+                    assert!(row.equal(), "glibc {} --layout-like: {row:?}", r.version);
+                }
+            }
         }
+        assert_eq!(
+            reports.iter().filter(|r| r.layout).count(),
+            5,
+            "one --layout-like build per version"
+        );
         let r231 = reports
             .iter()
             .find(|r| r.version == "2.31" && r.options.is_empty())

@@ -1,8 +1,10 @@
 //! `--layout-like FILE`: a second link of a built `.so`, padded so that
-//! each of malloc.c's groups (its variables of one input section: `.data`,
-//! `.bss`, `.tdata`, `.tbss`) lies at the distance from `main_arena` (TLS:
-//! at the offset in the TLS block) that it has in a given real libc (an
-//! unstripped `libc.so.6`, or its debug file from `libc6-dbg`).
+//! each group of the allocator's globals (one unit's variables of one input
+//! section: malloc.c's `.data`, `.bss`, `.tdata`, `.tbss`, and another
+//! unit's `.data` the real libc has below `main_arena`) lies at the
+//! distance from `main_arena` (TLS: at the offset in the TLS block) that it
+//! has in a given real libc (an unstripped `libc.so.6`, or its debug file
+//! from `libc6-dbg`).
 //!
 //! The distances between groups in a real libc are the sizes of the rest
 //! of glibc (docs/globals.md), so they cannot come from the manifest: this
@@ -11,11 +13,12 @@
 //! whole groups. How: malloc.c's object is first linked with `-r` together
 //! with a `.data` pad (which then lies between its `.data` and its
 //! `.data.rel.local`, where `main_arena` is: the real libc has the rest of
-//! libc's `.data` there), and the pads of `.bss`, `.tdata` and `.tbss` are
-//! linked before it (the real libc has the rest of libc's `.bss` and TLS
-//! there). The pads' sizes are found by linking, measuring and linking
-//! again, until every group lies where the real one does. Then every
-//! variable of malloc.c must lie where the real libc has it; if one does
+//! libc's `.data` there), then each other unit whose `.data` the real libc
+//! has there with a pad of its own; the pads of `.bss`, `.tdata` and
+//! `.tbss` are linked before it (the real libc has the rest of libc's
+//! `.bss` and TLS there). The pads' sizes are found by linking, measuring
+//! and linking again, until every group lies where the real one does.
+//! Then every variable must lie where the real libc has it; if one does
 //! not (another version's libc, or one compiled otherwise), the build is
 //! refused, naming them, and nothing is written.
 
@@ -58,9 +61,10 @@ fn layout_error(path: &Path, what: String) -> BuildError {
 }
 
 /// A shared object's data symbols: offsets from `main_arena` (TLS: in the
-/// block), by name; locals of `malloc.c` and globals, with GCC's `.N`
-/// suffix dropped when `base` and versions (`@GLIBC_...`) always.
-fn offsets(path: &Path, base: bool) -> Result<BTreeMap<String, i64>, BuildError> {
+/// block), by name, a local of `first_file` before a global of the same
+/// name before another file's local; GCC's `.N` suffix dropped when
+/// `base`, versions (`@GLIBC_...`) always.
+fn offsets(path: &Path, base: bool, first_file: &str) -> Result<BTreeMap<String, i64>, BuildError> {
     let data = std::fs::read(path).map_err(io(path))?;
     let file = object::File::parse(&*data)
         .map_err(|e| layout_error(path, format!("not an ELF file ({e})")))?;
@@ -82,7 +86,7 @@ fn offsets(path: &Path, base: bool) -> Result<BTreeMap<String, i64>, BuildError>
         let name = if base { base_name(name) } else { name };
         let rank = if !s.is_local() {
             1
-        } else if current == "malloc.c" {
+        } else if current == first_file {
             0
         } else {
             2
@@ -128,8 +132,8 @@ fn base_name(symbol: &str) -> &str {
     }
 }
 
-/// malloc.c's object: for each padded section, its variables' names.
-fn groups(obj: &Path) -> Result<BTreeMap<String, Vec<String>>, BuildError> {
+/// An object's variables in each padded section, by section.
+fn groups_of(obj: &Path) -> Result<BTreeMap<String, Vec<String>>, BuildError> {
     let data = std::fs::read(obj).map_err(io(obj))?;
     let file = object::File::parse(&*data)
         .map_err(|e| layout_error(obj, format!("not an object file ({e})")))?;
@@ -184,35 +188,112 @@ fn cc(cc: &str, args: &[String], output: &Path) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// A pad and the group it moves.
+#[derive(Clone, Debug)]
+struct Slot {
+    /// The pad's section.
+    section: String,
+    /// The group's representative (its object's symbol name) and where
+    /// the real libc has it.
+    symbol: String,
+    target: i64,
+    /// For a `.data` group below `main_arena` of another unit: its object,
+    /// merged after malloc.c's (and the pads before it).
+    object: Option<std::path::PathBuf>,
+    /// The pad's size.
+    pad: u64,
+}
+
+impl Slot {
+    fn below(&self) -> bool {
+        self.section == ".data"
+    }
+}
+
 /// Links `so` again from `link` (the plan's link arguments, substituted,
 /// without `-o`), padded as `real` is laid out; `malloc_obj` is malloc.c's
-/// object among the link's inputs, `dir` a directory for the pads.
+/// object among the link's inputs, `others` the objects of the version's
+/// other units (glibc's files), `dir` a directory for the pads.
 pub fn link_like(
     compiler: &str,
     real: &Path,
     link: &[String],
     malloc_obj: &Path,
+    others: &[(String, std::path::PathBuf)],
     dir: &Path,
     so: &Path,
 ) -> Result<Padded, BuildError> {
-    let want = offsets(real, true)?;
-    let groups = groups(malloc_obj)?;
+    let want = offsets(real, true, "malloc.c")?;
+    let groups = groups_of(malloc_obj)?;
     // Each group's representative: its first variable the real libc has.
-    let mut reps: Vec<(String, String, i64)> = Vec::new();
-    for (section, names) in &groups {
-        if let Some((sym, off)) = names
+    let rep = |names: &[String], want: &BTreeMap<String, i64>| {
+        names
             .iter()
             .find_map(|n| want.get(base_name(n)).map(|o| (n.clone(), *o)))
-        {
-            reps.push((section.clone(), sym, off));
+    };
+    let mut slots: Vec<Slot> = Vec::new();
+    for (section, names) in &groups {
+        if let Some((symbol, target)) = rep(names, &want) {
+            slots.push(Slot {
+                section: section.clone(),
+                symbol,
+                target,
+                object: None,
+                pad: 0,
+            });
         }
     }
-    if reps.is_empty() {
+    if slots.is_empty() {
         return Err(layout_error(
             real,
             "none of malloc.c's variables is in its symbol table: is it a glibc of this version?"
                 .to_string(),
         ));
+    }
+    // Other units' .data that the real libc has between malloc.c's .data
+    // and main_arena (from 2.41 setvmaname.c's): merged after it, in the
+    // real order, each with a pad of its own.
+    let data_target = slots
+        .iter()
+        .find(|s| s.section == ".data")
+        .map(|s| s.target);
+    let mut checked: Vec<(String, String, i64)> = Vec::new();
+    let mut extra: Vec<Slot> = Vec::new();
+    for (unit, obj) in others {
+        let file = Path::new(unit)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let theirs = offsets(real, true, &file)?;
+        let Some(names) = groups_of(obj)?.remove(".data") else {
+            continue;
+        };
+        let Some((symbol, target)) = rep(&names, &theirs) else {
+            continue;
+        };
+        if data_target.is_some_and(|d| d < target) && target < 0 {
+            for n in &names {
+                if let Some(w) = theirs.get(base_name(n)) {
+                    checked.push((n.clone(), base_name(n).to_string(), *w));
+                }
+            }
+            extra.push(Slot {
+                section: ".data".to_string(),
+                symbol,
+                target,
+                object: Some(obj.clone()),
+                pad: 0,
+            });
+        }
+    }
+    extra.sort_by_key(|s| s.target);
+    slots.extend(extra);
+    for names in groups.values() {
+        for n in names {
+            if let Some(w) = want.get(base_name(n)) {
+                checked.push((n.clone(), base_name(n).to_string(), *w));
+            }
+        }
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let tmp = dir.join(format!(
@@ -220,7 +301,7 @@ pub fn link_like(
         so.file_name().unwrap_or_default().to_string_lossy()
     ));
     let result = passes(
-        compiler, real, link, malloc_obj, dir, so, &tmp, &reps, &groups, &want,
+        compiler, real, link, malloc_obj, dir, so, &tmp, slots, &checked,
     );
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -228,9 +309,9 @@ pub fn link_like(
     result
 }
 
-/// Links with pads resized until every representative of `reps`
-/// (section, symbol, wanted offset) lies where it should; then renames
-/// `tmp` to `so`.
+/// Links with pads resized until every slot's representative lies where
+/// it should and every variable of `checked` (symbol, name, wanted offset)
+/// too; then renames `tmp` to `so`.
 #[allow(clippy::too_many_arguments)]
 fn passes(
     compiler: &str,
@@ -240,18 +321,19 @@ fn passes(
     dir: &Path,
     so: &Path,
     tmp: &Path,
-    reps: &[(String, String, i64)],
-    groups: &BTreeMap<String, Vec<String>>,
-    want: &BTreeMap<String, i64>,
+    mut slots: Vec<Slot>,
+    checked: &[(String, String, i64)],
 ) -> Result<Padded, BuildError> {
-    let mut pads: BTreeMap<String, u64> = PADDED.iter().map(|s| (s.to_string(), 0)).collect();
+    let merged_away: Vec<&Path> = slots.iter().filter_map(|s| s.object.as_deref()).collect();
+    let merged_away: Vec<std::path::PathBuf> =
+        merged_away.into_iter().map(Path::to_path_buf).collect();
     for _ in 0..MAX_PASSES {
-        let mut pad_objs = BTreeMap::new();
-        for (section, size) in &pads {
-            let stem = format!("pad{}", section.replace('.', "_"));
+        let mut pad_objs = Vec::new();
+        for (i, slot) in slots.iter().enumerate() {
+            let stem = format!("pad{i}{}", slot.section.replace('.', "_"));
             let src = dir.join(format!("{stem}.s"));
             let obj = dir.join(format!("{stem}.o"));
-            manifest::write_atomic(&src, pad_source(section, *size).as_bytes())?;
+            manifest::write_atomic(&src, pad_source(&slot.section, slot.pad).as_bytes())?;
             cc(
                 compiler,
                 &[
@@ -262,82 +344,75 @@ fn passes(
                 ],
                 &obj,
             )?;
-            pad_objs.insert(section.clone(), obj);
+            pad_objs.push(obj.display().to_string());
         }
+        // malloc.c's object, its .data pad, then each other unit's object
+        // with its pad: one relocatable object, as glibc's `ld -r`.
         let merged = dir.join("malloc-padded.o");
-        cc(
-            compiler,
-            &[
-                "-r".into(),
-                "-nostdlib".into(),
-                "-o".into(),
-                merged.display().to_string(),
-                malloc_obj.display().to_string(),
-                pad_objs[".data"].display().to_string(),
-            ],
-            &merged,
-        )?;
+        let mut r = vec![
+            "-r".to_string(),
+            "-nostdlib".into(),
+            "-o".into(),
+            merged.display().to_string(),
+            malloc_obj.display().to_string(),
+        ];
+        for (slot, pad) in slots.iter().zip(&pad_objs) {
+            if slot.below() {
+                if let Some(o) = &slot.object {
+                    r.push(o.display().to_string());
+                }
+                r.push(pad.clone());
+            }
+        }
+        cc(compiler, &r, &merged)?;
         let mut args: Vec<String> = Vec::new();
         for a in link {
             if Path::new(a) == malloc_obj {
-                for s in [".bss", ".tdata", ".tbss"] {
-                    args.push(pad_objs[s].display().to_string());
+                for (slot, pad) in slots.iter().zip(&pad_objs) {
+                    if !slot.below() {
+                        args.push(pad.clone());
+                    }
                 }
                 args.push(merged.display().to_string());
-            } else {
+            } else if !merged_away.iter().any(|m| Path::new(a) == m) {
                 args.push(a.clone());
             }
         }
         args.extend(["-o".into(), tmp.display().to_string()]);
         cc(compiler, &args, so)?;
-        let have = offsets(tmp, false)?;
-        let mut done = true;
-        let mut result = Vec::new();
-        for (section, sym, target) in reps {
-            let Some(&got) = have.get(sym) else {
-                return Err(layout_error(so, format!("{sym} is missing after the link")));
+        let have = offsets(tmp, false, "malloc.c")?;
+        let mut got = Vec::new();
+        for slot in &slots {
+            let Some(&g) = have.get(&slot.symbol) else {
+                return Err(layout_error(
+                    so,
+                    format!("{} is missing after the link", slot.symbol),
+                ));
             };
-            let pad = pads.get_mut(section).expect("a padded section");
-            let delta = if section == ".data" {
-                got - target
-            } else {
-                target - got
-            };
-            if delta != 0 {
-                done = false;
-                let next = *pad as i64 + delta;
-                if next < 0 {
-                    return Err(layout_error(
-                        real,
-                        format!(
-                            "malloc.c's {section} group lies closer to main_arena there ({} \
-                             for {sym}) than it can in our .so ({} with no padding): not \
-                             reproducible by padding",
-                            signed_hex(*target),
-                            signed_hex(got)
-                        ),
-                    ));
-                }
-                *pad = next as u64;
-            }
-            result.push((section.clone(), *pad, sym.clone(), got));
+            got.push(g);
         }
-        if done {
-            let mut differing = Vec::new();
-            for names in groups.values() {
-                for n in names {
-                    if let (Some(w), Some(h)) = (want.get(base_name(n)), have.get(n)) {
-                        if w != h {
-                            differing.push(format!(
-                                "{} (there {}, here {})",
-                                base_name(n),
-                                signed_hex(*w),
-                                signed_hex(*h)
-                            ));
-                        }
-                    }
+        // How far each group must still move away from main_arena.
+        let deltas: Vec<i64> = slots
+            .iter()
+            .zip(&got)
+            .map(|(s, g)| {
+                if s.below() {
+                    g - s.target
+                } else {
+                    s.target - g
                 }
-            }
+            })
+            .collect();
+        if deltas.iter().all(|d| *d == 0) {
+            let differing: Vec<String> = checked
+                .iter()
+                .filter_map(|(sym, name, w)| {
+                    let h = have.get(sym)?;
+                    (h != w).then(|| {
+                        format!("{name} (there {}, here {})", signed_hex(*w), signed_hex(*h))
+                    })
+                })
+                .collect();
             if !differing.is_empty() {
                 return Err(layout_error(
                     real,
@@ -350,7 +425,40 @@ fn passes(
                 ));
             }
             std::fs::rename(tmp, so).map_err(io(so))?;
-            return Ok(Padded { groups: result });
+            return Ok(Padded {
+                groups: slots
+                    .iter()
+                    .zip(&got)
+                    .map(|(s, g)| (s.section.clone(), s.pad, s.symbol.clone(), *g))
+                    .collect(),
+            });
+        }
+        // The pads below main_arena are stacked: each moves its own group
+        // and every group merged before it.
+        let below: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].below()).collect();
+        let mut next_pads: Vec<i64> = slots.iter().map(|s| s.pad as i64).collect();
+        for (k, &i) in below.iter().enumerate() {
+            let after = below.get(k + 1).map(|&j| deltas[j]).unwrap_or(0);
+            next_pads[i] += deltas[i] - after;
+        }
+        for i in (0..slots.len()).filter(|&i| !slots[i].below()) {
+            next_pads[i] += deltas[i];
+        }
+        for (slot, (next, g)) in slots.iter_mut().zip(next_pads.into_iter().zip(&got)) {
+            if next < 0 {
+                return Err(layout_error(
+                    real,
+                    format!(
+                        "the {} group of {} lies closer to main_arena there ({}) than it can \
+                         in our .so ({} with no padding): not reproducible by padding",
+                        slot.section,
+                        slot.symbol,
+                        signed_hex(slot.target),
+                        signed_hex(*g)
+                    ),
+                ));
+            }
+            slot.pad = next as u64;
         }
     }
     Err(layout_error(

@@ -592,11 +592,19 @@ pub fn build_noting(
             "{}-layout.so",
             name.strip_suffix(".so").unwrap_or(name)
         ));
+        let others: Vec<(String, PathBuf)> = variant
+            .compile
+            .iter()
+            .zip(&jobs)
+            .filter(|(c, j)| c.source.starts_with(plan::TREE) && j.object != malloc_obj)
+            .map(|(_, j)| (j.unit.clone(), j.object.clone()))
+            .collect();
         let got = layout::link_like(
             &opts.cc,
             real,
             &link,
             &malloc_obj,
+            &others,
             &dir.join("layout"),
             &padded,
         )?;

@@ -40,9 +40,10 @@ pub struct Args {
     /// Also link a copy padded so that malloc's globals lie at the
     /// distances from main_arena they have in FILE, a real libc.so.6 with
     /// its symbols or its debug file (Debian's libc6-dbg:
-    /// /usr/lib/debug/.build-id/<xx>/<rest>.debug). Only whole groups move
-    /// (a unit's variables of one section: .data with mp_, .bss, TLS);
-    /// docs/globals.md says why. Names the .so `...-layout.so`; not in Nix.
+    /// /usr/lib/debug/.build-id/<xx>/<rest>.debug). Whole groups move (a
+    /// unit's variables of one section: .data with mp_, .bss, TLS), and a
+    /// FILE laid out otherwise inside a group is refused; docs/globals.md
+    /// says why. Names the .so `...-layout.so`; not in Nix.
     #[arg(long, value_name = "FILE")]
     layout_like: Option<PathBuf>,
 }

@@ -5,6 +5,9 @@
 //! once on every core, and writes the results with the machine and date to
 //! `bench/results/resolve.md`; `cargo xtask bench build` does the same for
 //! building (cold and no-op) into `bench/results/build.md`.
+//! `cargo xtask conformance` and `cargo xtask globals` hold each .so to
+//! the real glibc of its version: its behaviour (docs/conformance.md) and
+//! the placement of its globals (docs/globals.md).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -51,6 +54,17 @@ enum Cmd {
         /// UNSUPPORTED are kept, in the cache outside the repository).
         #[arg(long)]
         rerun_reference: bool,
+    },
+    /// Where the allocator's globals lie relative to `main_arena`, ours
+    /// against the real Debian libc of each version (its libc6-dbg).
+    Globals {
+        /// Versions to report [default: every pinned version whose real
+        /// libc Debian's archive has].
+        versions: Vec<String>,
+        /// Also write the report into docs/globals.md (between its globals
+        /// markers).
+        #[arg(long)]
+        write: bool,
     },
     /// Run a benchmark and write its results under bench/results/.
     Bench {
@@ -136,6 +150,7 @@ fn main() -> Result<()> {
             }
             conformance_cmd(versions, suite, write, jobs)
         }
+        Cmd::Globals { versions, write } => globals_cmd(versions, write),
         Cmd::Bench {
             which: Bench::Resolve { rounds },
         } => bench_resolve(rounds),
@@ -167,6 +182,7 @@ fn main() -> Result<()> {
 
 mod bench;
 mod conformance;
+mod globals;
 
 fn conformance_cmd(
     versions: Vec<String>,
@@ -218,6 +234,33 @@ fn conformance_cmd(
     }
     if failed > 0 {
         bail!("{failed} conformance case(s) failed");
+    }
+    Ok(())
+}
+
+fn globals_cmd(versions: Vec<String>, write: bool) -> Result<()> {
+    let (reports, skipped) = globals::collect(&versions)?;
+    if !skipped.is_empty() {
+        eprintln!(
+            "no real libc in Debian's archive for glibc {}: not reported",
+            skipped.join(", ")
+        );
+    }
+    let md = globals::page(&reports);
+    print!("{md}");
+    if write {
+        let page = project().join(globals::PAGE);
+        let text = std::fs::read_to_string(&page)?;
+        let new = globals::splice(&text, &md).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} has no {} ... {} markers",
+                page.display(),
+                globals::BEGIN,
+                globals::END
+            )
+        })?;
+        manifest::write_atomic(&page, new.as_bytes())?;
+        println!("{}", page.display());
     }
     Ok(())
 }

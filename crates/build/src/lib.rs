@@ -76,6 +76,8 @@ pub enum BuildError {
         option: String,
         offered: String,
     },
+    #[error("--layout-like {}: {what}", path.display())]
+    Layout { path: PathBuf, what: String },
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
 }
@@ -161,6 +163,10 @@ pub struct BuildOptions {
     /// Build options to switch on (the manifest's `options`, e.g. `hooks`,
     /// `trace`).
     pub options: Vec<String>,
+    /// Link again, padded so that malloc.c's groups of globals lie at this
+    /// real libc's distances from `main_arena` (an unstripped `libc.so.6`
+    /// or its debug file): [`layout`]. The .so's name gets `-layout`.
+    pub layout_like: Option<PathBuf>,
 }
 
 impl BuildOptions {
@@ -174,6 +180,7 @@ impl BuildOptions {
                 .map(|n| n.get())
                 .unwrap_or(1),
             options: Vec::new(),
+            layout_like: None,
         }
     }
 }
@@ -218,6 +225,8 @@ pub struct Built {
     pub compiled: usize,
     /// Whether the shared object was relinked.
     pub linked: bool,
+    /// With [`BuildOptions::layout_like`]: the padded link's groups.
+    pub layout: Option<layout::Padded>,
 }
 
 /// The file name of a version's shared object, with the (applicable,
@@ -569,10 +578,48 @@ pub fn build_noting(
         std::fs::rename(&tmp, &so).map_err(io(&so))?;
         manifest::write_atomic(&link_cmd_file, link_text.as_bytes())?;
     }
+    if let Some(real) = &opts.layout_like {
+        let malloc_obj = jobs
+            .iter()
+            .find(|j| j.unit == "malloc/malloc.c")
+            .map(|j| j.object.clone())
+            .ok_or_else(|| BuildError::Layout {
+                path: real.clone(),
+                what: "the plan has no unit malloc/malloc.c".to_string(),
+            })?;
+        let name = variant.so_name.get(opts.debug);
+        let padded = opts.out.join(format!(
+            "{}-layout.so",
+            name.strip_suffix(".so").unwrap_or(name)
+        ));
+        let others: Vec<(String, PathBuf)> = variant
+            .compile
+            .iter()
+            .zip(&jobs)
+            .filter(|(c, j)| c.source.starts_with(plan::TREE) && j.object != malloc_obj)
+            .map(|(_, j)| (j.unit.clone(), j.object.clone()))
+            .collect();
+        let got = layout::link_like(
+            &opts.cc,
+            real,
+            &link,
+            &malloc_obj,
+            &others,
+            &dir.join("layout"),
+            &padded,
+        )?;
+        return Ok(Built {
+            so: padded,
+            compiled: stale.len(),
+            linked: true,
+            layout: Some(got),
+        });
+    }
     Ok(Built {
         so,
         compiled: stale.len(),
         linked: relink,
+        layout: None,
     })
 }
 
@@ -616,6 +663,8 @@ fn compile(cc: &str, job: &Job) -> Result<(), BuildError> {
     manifest::write_atomic(&job.cmdfile(), job.key.as_bytes())?;
     Ok(())
 }
+
+pub mod layout;
 
 #[cfg(test)]
 mod tests {

@@ -10,14 +10,14 @@
 //! ```text
 //! libc6/<debian version>/          Debian's libc6, unpacked (reference libcs)
 //! libc6-dev/<debian version>/      its libc6-dev
-//! deb/<package>/<version>/         other binary packages (libgcc-s1)
+//! deb/<package>/<version>/         other binary packages (libgcc-s1, libc6-dbg)
 //! ```
 
 mod packages;
 pub mod process;
 mod reference;
 
-pub use packages::{debian_package_versions, unpack_debian_library};
+pub use packages::{build_id, debian_package_versions, libc_debug_file, unpack_debian_library};
 pub use reference::{reference_libc, reference_libc_dev, ReferenceLibc};
 
 use source::fetch::FetchError;

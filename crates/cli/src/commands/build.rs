@@ -47,6 +47,15 @@ pub struct Args {
     /// mtrace|jsonl). Names the .so `...-trace.so`.
     #[arg(long)]
     trace: bool,
+    /// Also link a copy padded so that malloc's globals lie at the
+    /// distances from main_arena they have in FILE, a real libc.so.6 with
+    /// its symbols or its debug file (Debian's libc6-dbg:
+    /// /usr/lib/debug/.build-id/<xx>/<rest>.debug). Whole groups move (a
+    /// unit's variables of one section: .data with mp_, .bss, TLS), and a
+    /// FILE laid out otherwise inside a group is refused; docs/globals.md
+    /// says why. Names the .so `...-layout.so`; not in Nix.
+    #[arg(long, value_name = "FILE")]
+    layout_like: Option<PathBuf>,
 }
 
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
@@ -76,6 +85,9 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
     if several && (a.src.src.is_some() || a.src.git.is_some()) {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
     }
+    if several && a.layout_like.is_some() {
+        bail!("--layout-like names one real libc, of one version: build one manifest with it");
+    }
     out_dir("--out", &out)?;
     let built = in_parallel(&manifests, "build", |path, bar| {
         let m = Manifest::load(path)?;
@@ -89,6 +101,7 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
         // malloc.c is its long pole, so overlapping versions pays.
         let mut opts = build::BuildOptions::new(out.clone(), a.debug);
         opts.options = requested.clone();
+        opts.layout_like = a.layout_like.clone();
         for o in &requested {
             if build::native_option(&m, o) {
                 say(
@@ -100,6 +113,18 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
         let start = Instant::now();
         let built = build::build_noting(&m, &s.root, project, &opts, &|line| say(bar, line))
             .with_context(|| format!("building glibc {} from {}", m.version, path.display()))?;
+        if let Some(padded) = &built.layout {
+            for (section, pad, symbol, offset) in &padded.groups {
+                say(
+                    bar,
+                    format!(
+                        "glibc {}: --layout-like: {section} padded by {pad:#x}: {symbol} at {}",
+                        m.version,
+                        build::layout::signed_hex(*offset)
+                    ),
+                );
+            }
+        }
         say(
             bar,
             format!(

@@ -21,7 +21,7 @@
 # fields of struct malloc_state, malloc_chunk, tcache_perthread_struct and
 # tcache_entry, and the sizes of their arrays, so versions that add, drop
 # or rename fields (2.26 added the tcache and renamed the chunk's `size` to
-# `mchunk_size`; 2.43 dropped fastbins; 2.44 counts free tcache slots in
+# `mchunk_size`; 2.43 dropped fastbins; 2.42 counts free tcache slots in
 # `num_slots` rather than entries in `counts`) need no table here. What
 # DWARF cannot say is read off the version in the .so's name: safe-linking
 # (tcache and fastbin next pointers stored as (address >> 12) ^ pointer)

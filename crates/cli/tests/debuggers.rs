@@ -128,6 +128,11 @@ fn pwndbg_script() -> &'static Path {
     })
 }
 
+/// How long pip may take to install [`PWNDBG_PINS`].
+const PIP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// The venv is made by Debian's python3, which is gdb's Python: the
+/// compiled dependencies (capstone, unicorn) must match its version.
 fn set_up_pwndbg(parent: &Path, dir: &Path) {
     let venv_ok = clean("/usr/bin/python3")
         .args(["-c", "import venv, ensurepip"])
@@ -149,16 +154,21 @@ fn set_up_pwndbg(parent: &Path, dir: &Path) {
             .args(["-m", "venv", ".venv"])
             .current_dir(&copy),
     );
-    let out = run(Command::new(copy.join(".venv/bin/pip"))
-        .args(["install", "--disable-pip-version-check", "-q"])
+    // Downloads and maybe compiles: longer than a test program may take.
+    let mut pip = Command::new(copy.join(".venv/bin/pip"));
+    pip.args(["install", "--disable-pip-version-check", "-q"])
         .args(PWNDBG_PINS)
-        .current_dir(&copy));
+        .current_dir(&copy)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let ran = harness::process::run(&mut pip, PIP_TIMEOUT).expect("run pip");
+    let ok = ran.status.is_some_and(|s| s.success());
     assert!(
-        out.status.success(),
-        "installing pwndbg's dependencies from PyPI failed ({}); pwndbg's tests need them \
-         (network access to PyPI, once):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        ok,
+        "installing pwndbg's dependencies from PyPI failed ({:?}, limit {PIP_TIMEOUT:?}); \
+         pwndbg's tests need them (network access to PyPI, once):\n{}",
+        ran.status,
+        String::from_utf8_lossy(&ran.stderr)
     );
     // Otherwise gdbinit.py runs poetry to install them again.
     let lock = std::fs::read(copy.join("poetry.lock")).expect("pwndbg's poetry.lock");

@@ -7,13 +7,13 @@
 #   (gdb) glibc-heap arenas | glibc-heap tcache | glibc-heap bins | glibc-heap chunks
 #
 # The command is `glibc-heap`, and also `heap` where no other command has
-# that name when the program first stops (GEF and pwndbg both define
-# `heap`, and pwndbg refuses to load where it exists: theirs stays,
-# whichever is sourced first). See docs/debuggers.md.
+# that name (GEF and pwndbg both define `heap`, and pwndbg refuses to load
+# where it exists: theirs stays, whichever is sourced first; see below and
+# docs/debuggers.md).
 #
 # When gdb loads a libmalloc-glibc-<version>...so (or if one is loaded
 # already), the version in its name is given to GEF (gef.libc._version)
-# and pwndbg (`set glibc <version>`) where they are loaded: both would
+# and pwndbg (its `glibc` parameter) where they are loaded: both would
 # otherwise take it from the host's libc.so.6, and undo safe-linking that
 # the allocator may not have (or miss it).
 #
@@ -440,36 +440,51 @@ def _version_of(objfile):
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def tell_plugins(version):
-    """Gives GEF and pwndbg, where loaded, the allocator's glibc version."""
-    import sys
-
+def _gef():
     import __main__
 
-    gef = getattr(__main__, "gef", None)
-    libc = getattr(gef, "libc", None)
+    return getattr(__main__, "gef", None)
+
+
+def _pwndbg():
+    import sys
+
+    return sys.modules.get("pwndbg")
+
+
+def tell_plugins(version):
+    """Gives GEF and pwndbg, where loaded, the allocator's glibc version.
+    (Through their Python objects: a gdb command run from the new-objfile
+    event while the program starts up can stop the run.)"""
+    libc = getattr(_gef(), "libc", None)
     if libc is not None and hasattr(libc, "_version"):
         libc._version = version
-    if "pwndbg" in sys.modules:
-        try:
-            gdb.execute("set glibc %d.%d" % version, to_string=True)
-        except gdb.error as e:
-            gdb.write("malloc_standalone: could not tell pwndbg the version: %s\n" % e)
+    if _pwndbg() is not None:
+        # What pwndbg's `set glibc <version>` leaves in its parameter.
+        param = getattr(getattr(_pwndbg(), "glibc", None), "glibc_version", None)
+        if param is not None and hasattr(param, "value"):
+            param.value = version
+        else:
+            gdb.write(
+                "malloc_standalone: this pwndbg has no pwndbg.glibc.glibc_version; "
+                "run `set glibc %d.%d` yourself\n" % version
+            )
 
 
 # `heap` is ours only where no other command has the name. pwndbg refuses
 # to load where `heap` exists already, so the name is taken only when the
 # program first stops (by then every plugin of a gdbinit or command line
 # is loaded), or at once where the allocator is loaded already (a core
-# file). (Not from the new-objfile event: a command run there while the
-# program starts up stops the run.)
+# file). At the stop no gdb command may run (it would cancel the
+# breakpoint's own commands), so only GEF and pwndbg, the plugins known to
+# define `heap`, are looked for then.
 _heap_pending = [not _command_exists("heap")]
 
 
 def _take_heap():
     if _heap_pending[0]:
         _heap_pending[0] = False
-        if not _command_exists("heap"):
+        if _gef() is None and _pwndbg() is None:
             _register("heap")
 
 

@@ -1,15 +1,27 @@
-# A gdb `heap` command for malloc-standalone's allocators (any version's
-# libmalloc-glibc-<version>[-...].so, preloaded or linked).
+# A gdb heap command for malloc-standalone's allocators (any version's
+# libmalloc-glibc-<version>[-...].so, preloaded or linked), and the glue
+# that makes GEF's and pwndbg's heap commands read the right version.
 #
 #   (gdb) source gdb/malloc_standalone.py     # the Nix dev shell's gdbinit does this
-#   (gdb) heap                                # everything below
-#   (gdb) heap arenas | heap tcache | heap bins | heap chunks
+#   (gdb) glibc-heap                          # everything below
+#   (gdb) glibc-heap arenas | glibc-heap tcache | glibc-heap bins | glibc-heap chunks
+#
+# The command is `glibc-heap`, and also `heap` where no other command has
+# that name (GEF and pwndbg both define `heap`, and pwndbg refuses to load
+# where it exists: theirs stays, whichever is sourced first; see below and
+# docs/debuggers.md).
+#
+# When gdb loads a libmalloc-glibc-<version>...so (or if one is loaded
+# already), the version in its name is given to GEF (gef.libc._version)
+# and pwndbg (its `glibc` parameter) where they are loaded: both would
+# otherwise take it from the host's libc.so.6, and undo safe-linking that
+# the allocator may not have (or miss it).
 #
 # Structure layouts come from the .so's DWARF (it is built with -g): the
 # fields of struct malloc_state, malloc_chunk, tcache_perthread_struct and
 # tcache_entry, and the sizes of their arrays, so versions that add, drop
 # or rename fields (2.26 added the tcache and renamed the chunk's `size` to
-# `mchunk_size`; 2.42 dropped fastbins; 2.44 counts free tcache slots in
+# `mchunk_size`; 2.43 dropped fastbins; 2.42 counts free tcache slots in
 # `num_slots` rather than entries in `counts`) need no table here. What
 # DWARF cannot say is read off the version in the .so's name: safe-linking
 # (tcache and fastbin next pointers stored as (address >> 12) ^ pointer)
@@ -340,20 +352,25 @@ def show_chunks(a):
         gdb.write("  stopped: %s\n" % error)
 
 
+COMMAND = "glibc-heap"
+PARTS = ("arenas", "tcache", "bins", "chunks")
+
+
 class Heap(gdb.Command):
     """Print the heap of malloc-standalone's allocator (any glibc version).
 
-heap            arenas, the current thread's tcache, every arena's bins, and
-                the main arena's chunks
-heap arenas     each arena: top, last remainder, system memory, flags
-heap tcache     the current thread's tcache: per bin, its entries (user pointers)
-heap bins       per arena: fastbins, the unsorted bin, small and large bins
-heap chunks     the main arena's chunks, in address order, with their flags
+glibc-heap            arenas, the current thread's tcache, every arena's bins,
+                      and the main arena's chunks
+glibc-heap arenas     each arena: top, last remainder, system memory, flags
+glibc-heap tcache     the current thread's tcache: per bin, its entries (user pointers)
+glibc-heap bins       per arena: fastbins, the unsorted bin, small and large bins
+glibc-heap chunks     the main arena's chunks, in address order, with their flags
 
+Also `heap` where no other command had that name when this was sourced.
 Layouts come from the .so's DWARF; free chunks are shown by user pointer."""
 
-    def __init__(self):
-        super().__init__("heap", gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+    def __init__(self, name):
+        super().__init__(name, gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
 
     def invoke(self, arg, from_tty):
         run(arg.split() or ["all"])
@@ -365,8 +382,10 @@ def run(parts):
     except HeapError as e:
         raise gdb.GdbError(str(e))
     what = parts[0]
-    if what not in ("all", "arenas", "tcache", "bins", "chunks"):
-        raise gdb.GdbError("heap: unknown part %r (arenas, tcache, bins, chunks)" % what)
+    if what not in ("all",) + PARTS:
+        raise gdb.GdbError(
+            "%s: unknown part %r (%s)" % (COMMAND, what, ", ".join(PARTS))
+        )
     gdb.write(a.name() + "\n")
     if what in ("all", "arenas"):
         show_arenas(a)
@@ -379,17 +398,111 @@ def run(parts):
 
 
 class HeapPart(gdb.Command):
-    def __init__(self, part, doc):
+    def __init__(self, prefix, part, doc):
         self.__doc__ = doc
         self.part = part
-        super().__init__("heap " + part, gdb.COMMAND_DATA)
+        super().__init__(prefix + " " + part, gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
         run([self.part])
 
 
-Heap()
-HeapPart("arenas", "Each arena of the allocator: top, last remainder, system memory, flags.")
-HeapPart("tcache", "The current thread's tcache: per bin, its entries (user pointers).")
-HeapPart("bins", "Per arena: fastbins, the unsorted bin, small and large bins (user pointers).")
-HeapPart("chunks", "The main arena's chunks in address order, with their flags.")
+PART_DOCS = {
+    "arenas": "Each arena of the allocator: top, last remainder, system memory, flags.",
+    "tcache": "The current thread's tcache: per bin, its entries (user pointers).",
+    "bins": "Per arena: fastbins, the unsorted bin, small and large bins (user pointers).",
+    "chunks": "The main arena's chunks in address order, with their flags.",
+}
+
+
+def _command_exists(name):
+    try:
+        gdb.execute("help " + name, to_string=True)
+        return True
+    except gdb.error:
+        return False
+
+
+def _register(name):
+    Heap(name)
+    for part in PARTS:
+        HeapPart(name, part, PART_DOCS[part])
+
+
+# ------------------------------------------------------------------ plugins
+
+
+def _version_of(objfile):
+    """(major, minor) of a libmalloc-glibc-<version>...so, else None."""
+    m = re.search(
+        r"libmalloc-glibc-(\d+)\.(\d+)[^/]*\.so$", getattr(objfile, "filename", "") or ""
+    )
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _gef():
+    import __main__
+
+    return getattr(__main__, "gef", None)
+
+
+def _pwndbg():
+    import sys
+
+    return sys.modules.get("pwndbg")
+
+
+def tell_plugins(version):
+    """Gives GEF and pwndbg, where loaded, the allocator's glibc version.
+    (Through their Python objects: a gdb command run from the new-objfile
+    event while the program starts up can stop the run.)"""
+    libc = getattr(_gef(), "libc", None)
+    if libc is not None and hasattr(libc, "_version"):
+        libc._version = version
+    if _pwndbg() is not None:
+        # What pwndbg's `set glibc <version>` leaves in its parameter.
+        param = getattr(getattr(_pwndbg(), "glibc", None), "glibc_version", None)
+        if param is not None and hasattr(param, "value"):
+            param.value = version
+        else:
+            gdb.write(
+                "malloc_standalone: this pwndbg has no pwndbg.glibc.glibc_version; "
+                "run `set glibc %d.%d` yourself\n" % version
+            )
+
+
+# `heap` is ours only where no other command has the name. pwndbg refuses
+# to load where `heap` exists already, so the name is taken only when the
+# program first stops (by then every plugin of a gdbinit or command line
+# is loaded), or at once where the allocator is loaded already (a core
+# file). At the stop no gdb command may run (it would cancel the
+# breakpoint's own commands), so only GEF and pwndbg, the plugins known to
+# define `heap`, are looked for then.
+_heap_pending = [not _command_exists("heap")]
+
+
+def _take_heap():
+    if _heap_pending[0]:
+        _heap_pending[0] = False
+        if _gef() is None and _pwndbg() is None:
+            _register("heap")
+
+
+def _on_stop(event):
+    _take_heap()
+
+
+def _on_new_objfile(event):
+    version = _version_of(event.new_objfile)
+    if version is not None:
+        tell_plugins(version)
+
+
+if not _command_exists(COMMAND):
+    _register(COMMAND)
+gdb.events.new_objfile.connect(_on_new_objfile)
+gdb.events.stop.connect(_on_stop)
+for _o in gdb.objfiles():
+    if _version_of(_o) is not None:
+        _take_heap()
+        tell_plugins(_version_of(_o))

@@ -35,20 +35,15 @@ let
     document malloc-standalone
     Print which glibc version's allocator is preloaded and where main_arena and mp_ are.
     end
-    # The `heap` command (arenas, tcache, bins, chunks), from gdb/.
+    # Our heap command, `glibc-heap` (also `heap` where GEF or pwndbg has not
+    # taken the name), from gdb/; it tells GEF and pwndbg, when loaded, the
+    # allocator's glibc version (docs/debuggers.md).
     source ${../gdb/malloc_standalone.py}
     catch load ${mallocDebug.soName}
     commands
       silent
       malloc-standalone
       continue
-    end
-    python
-    # pwndbg, when it is the debugger, reads the heap as this glibc version's.
-    try:
-        gdb.execute("set glibc ${version}", to_string=True)
-    except gdb.error:
-        pass
     end
     echo malloc-standalone: glibc ${version}'s allocator (${mallocDebug.soName}) is preloaded into the program; `run` starts it\n
   '';
@@ -73,7 +68,7 @@ mkShell {
     malloc-standalone: glibc ${version}'s allocator
       run a program with it:  LD_PRELOAD=$MALLOC_GLIBC_SO ls -la
       debug a program:        gdb -x $MALLOC_GLIBC_GDBINIT --args ./prog ARGS    (then `run`)
-    ${lib.optionalString (pwndbg != null) "  with pwndbg:            pwndbg -x $MALLOC_GLIBC_GDBINIT --args ./prog ARGS\n"}  the gdbinit preloads ${mallocDebug.soName} (-O0 -g3) and prints where main_arena and mp_ are
+    ${lib.optionalString (pwndbg != null) "  with pwndbg:            pwndbg -x $MALLOC_GLIBC_GDBINIT --args ./prog ARGS\n"}  the gdbinit preloads ${mallocDebug.soName} (-O0 -g3), prints where main_arena and mp_ are, and loads `glibc-heap`
       another version:        nix develop .#<shell>, one of: ${lib.concatStringsSep " " shells}
     BANNER
   '';

@@ -1,7 +1,7 @@
 /* Stands in for what libc does for malloc around it:
    - at startup, rtld sets __libc_enable_secure and, from 2.42 on,
-     __libc_early_init calls __ptmalloc_init (earlier versions initialise
-     lazily inside malloc);
+     __libc_early_init calls __ptmalloc_init (stubs/early_init.c; earlier
+     versions initialise lazily inside malloc);
    - fork (posix/fork.c) takes malloc's locks after the atfork prepare
      handlers and releases them before the parent and child handlers,
      when the process is multi-threaded (from 2.24, whose
@@ -44,8 +44,11 @@ extern void (*const __start___libc_thread_subfreeres[]) (void)
   __attribute__ ((weak)) attribute_hidden;
 extern void (*const __stop___libc_thread_subfreeres[]) (void)
   __attribute__ ((weak)) attribute_hidden;
-/* Defined by malloc.c from 2.42 on; a null weak reference before.  */
-extern void __ptmalloc_init (void) __attribute__ ((weak)) attribute_hidden;
+/* malloc's early initialisation (stubs/early_init.c, which calls
+   __ptmalloc_init): in the build from 2.42 on; a null weak reference
+   before.  */
+extern void __malloc_standalone_early_init (void)
+  __attribute__ ((weak)) attribute_hidden;
 /* The tracer (stubs/options/trace.c), in `trace' builds only.  */
 extern void __malloc_standalone_trace_init (bool secure)
   __attribute__ ((weak)) attribute_hidden;
@@ -135,8 +138,8 @@ process_init (void)
   __malloc_standalone_morecore_init (__libc_enable_secure);
   if (__malloc_standalone_trace_init != NULL)
     __malloc_standalone_trace_init (__libc_enable_secure);
-  if (__ptmalloc_init != NULL)
-    __ptmalloc_init ();
+  if (__malloc_standalone_early_init != NULL)
+    __malloc_standalone_early_init ();
   thread_exit_key_created
     = pthread_key_create (&thread_exit_key, thread_exit) == 0;
   /* As early as possible: prepare handlers run in reverse order of

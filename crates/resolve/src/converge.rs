@@ -133,9 +133,18 @@ pub(crate) fn converge(src: &SourceInfo, opts: &Options) -> Result<Converged, Re
     };
     let mut state = State {
         defines: configured.clone(),
-        tus: vec![TranslationUnit::Glibc {
+        tus: std::iter::once(TranslationUnit::Glibc {
             path: "malloc/malloc.c".into(),
-        }],
+        })
+        .chain(
+            crate::policy::EVERY_BUILD_STUBS
+                .iter()
+                .filter(|s| roots.project.join(s).is_file())
+                .map(|s| TranslationUnit::Stub {
+                    path: s.to_string(),
+                }),
+        )
+        .collect(),
         tunables: Vec::new(),
     };
 

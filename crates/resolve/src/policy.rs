@@ -59,6 +59,12 @@ pub fn include_prefix() -> Vec<IncludeDir> {
 /// every version's allocator use it).
 pub const EXPERIMENT_EXPORTS: &[&str] = &["__morecore", "__default_morecore"];
 
+/// Stubs in every build, though nothing in the allocator needs them:
+/// `stubs/debuggers.c`, what heap debuggers read from libc
+/// (`__libc_version`). A project without one (the unit tests' fixtures)
+/// builds without it.
+pub const EVERY_BUILD_STUBS: &[&str] = &["stubs/debuggers.c"];
+
 /// The allocator's public entry points that the `hooks` and `trace` build
 /// options wrap (those the version exports).
 pub const ENTRY_POINTS: &[&str] = &[

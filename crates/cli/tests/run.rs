@@ -317,9 +317,8 @@ fn an_installed_resolver_works_from_any_directory() {
             .all(|d| !d.join("shims/prelude.h").exists()),
         "the temporary directory must be outside any checkout"
     );
-    let bin = dir.path().join("bin/resolver");
-    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_resolver"), &bin).unwrap();
+    std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+    let bin = common::installed_copy(&dir.path().join("bin"));
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let installed = |args: &[&str]| {

@@ -123,8 +123,7 @@ fn an_installed_resolver_carries_its_project() {
             .all(|d| !d.join("shims/prelude.h").exists()),
         "the temporary directory must be outside any checkout"
     );
-    let bin = dir.path().join("resolver");
-    std::fs::copy(env!("CARGO_BIN_EXE_resolver"), &bin).unwrap();
+    let bin = common::installed_copy(dir.path());
     let cache = dir.path().join("cache");
     let o = Command::new(&bin)
         .current_dir(dir.path())

@@ -392,3 +392,25 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A copy of the resolver binary at `dir/resolver`, as `cargo install`
+/// leaves one, ready to run. While the copy is written, another test
+/// thread may fork; its child holds the open file until it execs, and
+/// running the copy meanwhile fails with ETXTBSY ("Text file busy"). So
+/// the copy is run (`--version`) until that has passed: once one exec
+/// succeeds, no writer is left, and the parent's descriptor is closed.
+pub fn installed_copy(dir: &Path) -> PathBuf {
+    let bin = dir.join("resolver");
+    std::fs::copy(env!("CARGO_BIN_EXE_resolver"), &bin).expect("copy the resolver binary");
+    for _ in 0..500 {
+        match std::process::Command::new(&bin).arg("--version").output() {
+            Ok(o) if o.status.success() => return bin,
+            Ok(o) => panic!("{} --version failed: {}", bin.display(), stderr(&o)),
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(e) => panic!("running {}: {e}", bin.display()),
+        }
+    }
+    panic!("{} stayed busy for 5 s", bin.display())
+}

@@ -34,16 +34,6 @@ fn printed_path(o: &Output) -> PathBuf {
     PathBuf::from(stdout.lines().last().expect("a path on stdout"))
 }
 
-/// `resolver resolve` of the fixture into `out`: the manifest's path.
-fn resolve_fixture(out: &Path) -> PathBuf {
-    let cache = tempfile::tempdir().unwrap();
-    let o = resolver(&fixture::project(), cache.path())
-        .args(["resolve", "--src", arg(&fixture::tree()), "--out", arg(out)])
-        .output()
-        .unwrap();
-    printed_path(&o)
-}
-
 fn build(manifest: &Path, out: &Path, cache: &Path) -> Command {
     let mut cmd = resolver(&fixture::project(), cache);
     cmd.args(["build", "--manifest", arg(manifest)]).args([
@@ -87,7 +77,7 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn two_builds_into_one_out_both_succeed_ten_times_over() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let manifest = fixture::resolve_into(&dir.path().join("manifests"));
     let cache = tempfile::tempdir().unwrap();
     for round in 0..10 {
         let out = dir.path().join(format!("out-{round}"));
@@ -112,7 +102,7 @@ fn two_builds_into_one_out_both_succeed_ten_times_over() {
 #[test]
 fn a_build_waits_for_the_lock_of_its_build_directory_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let manifest = fixture::resolve_into(&dir.path().join("manifests"));
     let cache = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let build_dir = out.join("build-2.99");
@@ -140,7 +130,7 @@ fn a_build_waits_for_the_lock_of_its_build_directory_and_says_so() {
 #[test]
 fn two_resolves_into_one_out_both_succeed() {
     let lone = tempfile::tempdir().unwrap();
-    let expected = std::fs::read_to_string(resolve_fixture(lone.path())).unwrap();
+    let expected = std::fs::read_to_string(fixture::resolve_into(lone.path())).unwrap();
     for round in 0..3 {
         let out = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();

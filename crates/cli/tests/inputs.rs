@@ -28,17 +28,6 @@ fn assert_fails_with(o: &Output, needles: &[&str]) {
     }
 }
 
-/// `resolver resolve` of the fixture into `out`: the manifest's path.
-fn resolve_fixture(out: &Path) -> PathBuf {
-    let cache = tempfile::tempdir().unwrap();
-    let o = resolver(&fixture::project(), cache.path())
-        .args(["resolve", "--src", arg(&fixture::tree()), "--out", arg(out)])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().last().unwrap())
-}
-
 /// `resolver build` of `manifest` from `tree` and `project` into `out`
 /// (with a cache beside it, which stays empty).
 fn build(manifest: &Path, tree: &Path, project: &Path, out: &Path) -> Command {
@@ -61,7 +50,7 @@ fn append(path: &Path, text: &str) {
 #[test]
 fn a_changed_pinned_file_fails_the_build_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let manifest = fixture::resolve_into(&dir.path().join("manifests"));
     let cases: [(&str, &[&str], &str); 4] = [
         ("a shim", &["project/shims/tiny-config.h"], "re-resolve"),
         ("a stub", &["project/stubs/fatal.c"], "re-resolve"),
@@ -115,7 +104,7 @@ fn a_changed_pinned_file_fails_the_build_before_anything_is_written() {
 #[test]
 fn unchanged_pinned_files_build() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let manifest = fixture::resolve_into(&dir.path().join("manifests"));
     let f = Fixture::copy();
     let out = dir.path().join("out");
     let o = build(&manifest, &f.tree(), &f.project(), &out)
@@ -131,7 +120,7 @@ fn unchanged_pinned_files_build() {
 #[test]
 fn a_compiler_that_writes_nothing_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let manifest = fixture::resolve_into(&dir.path().join("manifests"));
     let out = dir.path().join("out");
     let o = build(&manifest, &fixture::tree(), &fixture::project(), &out)
         .env("CC", "true")

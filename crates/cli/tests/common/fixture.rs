@@ -84,3 +84,21 @@ pub fn resolve_at(tree: &Path, project: &Path) -> Result<Resolution, ResolveErro
 pub fn resolve() -> Resolution {
     resolve_at(&tree(), &project()).unwrap_or_else(|e| panic!("resolving the fixture: {e}"))
 }
+
+/// `resolver resolve` of the fixture tree with the fixture project into
+/// `out` (with a cache of its own, which stays empty): the manifest's path.
+pub fn resolve_into(out: &Path) -> PathBuf {
+    let cache = tempfile::tempdir().unwrap();
+    let o = super::resolver_in(&project(), cache.path())
+        .args([
+            "resolve",
+            "--src",
+            super::arg(&tree()),
+            "--out",
+            super::arg(out),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", super::stderr(&o));
+    PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().last().unwrap())
+}

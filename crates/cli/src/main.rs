@@ -7,6 +7,7 @@
 mod commands;
 mod common;
 mod like;
+mod patches;
 mod sources;
 
 use std::path::PathBuf;

@@ -180,9 +180,59 @@ fn double_free(version: &str) {
     );
 }
 
+/// The counts `bin-counts` prints at exit, by kind.
+fn counts(o: &Output) -> std::collections::BTreeMap<String, u64> {
+    let err = stderr(o);
+    let line = err
+        .lines()
+        .find_map(|l| l.strip_prefix("malloc calls by bin kind: "))
+        .unwrap_or_else(|| panic!("no counts on stderr:\n{err}"));
+    let words: Vec<&str> = line.split(' ').collect();
+    words
+        .chunks(2)
+        .map(|kv| (kv[0].to_owned(), kv[1].parse().unwrap()))
+        .collect()
+}
+
+/// bin-counts: malloc calls counted per bin kind, printed at exit. Two runs
+/// of a program that makes N and then 3N allocations of each of three sizes
+/// differ by exactly 2N in the small size's kind (tcache, or fastbin before
+/// 2.26), in largebin and in mmap, and by nothing elsewhere.
+fn bin_counts(version: &str) {
+    let patch = example("bin-counts", version).expect("bin-counts applies to every version");
+    let exe = program("bin-counts", "bin-counts");
+    let unpatched = run(preloaded(&build_so(version), &exe).arg("10"));
+    assert!(unpatched.status.success(), "{}", stderr(&unpatched));
+    assert!(!stderr(&unpatched).contains("malloc calls by bin kind"));
+    let so = build_patched(version, &[&patch]);
+    let once = run(preloaded(&so, &exe).arg("100"));
+    let thrice = run(preloaded(&so, &exe).arg("300"));
+    assert!(once.status.success() && thrice.status.success());
+    let (a, b) = (counts(&once), counts(&thrice));
+    let small = if staged_malloc_c(version).contains("TCACHE_MAX_BINS") {
+        "tcache"
+    } else {
+        "fastbin"
+    };
+    let grew: std::collections::BTreeMap<&str, u64> =
+        a.keys().map(|k| (k.as_str(), b[k] - a[k])).collect();
+    let expected: std::collections::BTreeMap<&str, u64> = [
+        ("tcache", 0),
+        ("fastbin", 0),
+        ("smallbin", 0),
+        ("largebin", 200),
+        ("mmap", 200),
+    ]
+    .into_iter()
+    .map(|(k, n)| (k, if k == small { 200 } else { n }))
+    .collect();
+    assert_eq!(grew, expected, "glibc {version}: {a:?} then {b:?}");
+}
+
 common::per_version! {
     tcache_count => tcache_count,
     double_free => double_free,
+    bin_counts => bin_counts,
 }
 
 /// The names (and kinds) of the symbols `so` exports, without addresses.

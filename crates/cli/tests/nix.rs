@@ -1310,3 +1310,128 @@ fn dev_shell_has_gdb_and_its_gdbinit_finds_the_arena() {
         tail(&out.stderr)
     );
 }
+
+/// Patches the nixpkgs way (issue 17): a package with `.overrideAttrs (o:
+/// { patches = [ ... ]; })` from a user's flake applies them in order to the
+/// checked verbatim files and builds the same `.so` as `resolver build
+/// --patch` with the same files (same name, same record, byte-identical
+/// outside debug info), which runs a program with the patch's effect; a
+/// patch that does not apply fails the build naming the file and hunk.
+#[test]
+fn patches_override_builds_the_same_so_as_resolver_build_patch() {
+    let prep = prepared();
+    let m = manifests()
+        .into_iter()
+        .find(|m| m.version == HOST_VERSION)
+        .expect("the host version's manifest");
+    let examples = project().join("examples/patches");
+    let tcache = examples.join("tcache-count/2.26/tcache-count.diff");
+    let counts = examples.join("bin-counts/2.23/bin-counts.diff");
+    let wrong = examples.join("tcache-count/2.43/tcache-count.diff");
+    let a = attr(&m, &[], false);
+    let dir = scratch("nix-patches");
+    consumer_flake(
+        &dir,
+        &[
+            ("tcache-count.diff", &tcache),
+            ("bin-counts.diff", &counts),
+            ("too-new.diff", &wrong),
+        ],
+        &[
+            (
+                "patched".to_string(),
+                format!(
+                    "ours.{a}.overrideAttrs (o: {{ patches = [ ./tcache-count.diff ./bin-counts.diff ]; }})"
+                ),
+            ),
+            (
+                "not-applying".to_string(),
+                format!("ours.{a}.overrideAttrs (o: {{ patches = [ ./too-new.diff ]; }})"),
+            ),
+        ],
+    );
+    let out = {
+        let _g = nix_lock();
+        run(consumer(
+            &dir,
+            "nix",
+            &["build", "--no-link", &installable(&dir, "patched")],
+        ));
+        consumer_outs(&dir)["patched"].clone()
+    };
+    let name = format!("libmalloc-glibc-{HOST_VERSION}+tcache-count+bin-counts.so");
+    let from_nix = out.join("lib").join(&name);
+
+    let work = scratch("nix-patches-work");
+    let mut opts = BuildOptions::new(work.join("resolver-build"), false);
+    opts.cc = "gcc".into();
+    opts.jobs = 2;
+    opts.patches = build::PatchSet::load(&[tcache.clone(), counts.clone()]).unwrap();
+    let reference = build::build(&m, &reference_tree(&m, prep), &project(), &opts)
+        .unwrap_or_else(|e| panic!("resolver build --patch of glibc {HOST_VERSION}: {e}"))
+        .so;
+    assert!(reference.ends_with(&name), "{}", reference.display());
+    assert_same_so(&from_nix, &reference, &work, &name);
+
+    // The patches' effects, in the Nix-built .so.
+    let record = format!(
+        "malloc-standalone patches: tcache-count sha256:{}; bin-counts sha256:{}",
+        manifest::digest::sha256(&std::fs::read(&tcache).unwrap()),
+        manifest::digest::sha256(&std::fs::read(&counts).unwrap())
+    );
+    let strings = run({
+        let mut c = Command::new("strings");
+        c.arg(&from_nix);
+        c
+    });
+    assert!(String::from_utf8_lossy(&strings.stdout).contains(&record));
+    let exe = work.join("tcache-count");
+    run({
+        let mut c = Command::new("gcc");
+        c.arg("-O2")
+            .arg("-o")
+            .arg(&exe)
+            .arg(examples.join("tcache-count/tcache-count.c"));
+        c
+    });
+    let ran = run({
+        let mut c = Command::new(&exe);
+        c.env("LD_PRELOAD", &from_nix);
+        c
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "tcache holds 3 chunks of this size\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&ran.stderr).contains("malloc calls by bin kind: tcache "),
+        "{}",
+        tail(&ran.stderr)
+    );
+
+    // A patch for another range of versions fails, naming the hunk.
+    let failed = {
+        let _g = nix_lock();
+        consumer(
+            &dir,
+            "nix",
+            &[
+                "build",
+                "--no-link",
+                "-L",
+                &installable(&dir, "not-applying"),
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(
+        err.contains("Hunk #1 FAILED at 309")
+            && err.contains(&format!("glibc {HOST_VERSION}: patch "))
+            && err.contains("too-new.diff does not apply"),
+        "{}",
+        tail(&failed.stderr)
+    );
+}

@@ -1435,3 +1435,114 @@ fn patches_override_builds_the_same_so_as_resolver_build_patch() {
         tail(&failed.stderr)
     );
 }
+
+/// The example patch of `examples/patches/<name>/` for `version`: the
+/// variant with the greatest `<from>` not after it (`examples/patches/
+/// README.md`), as a path relative to `examples/patches/`.
+fn example_variant(name: &str, version: &str) -> Option<String> {
+    let key = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    let dir = project().join("examples/patches").join(name);
+    let mut froms: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    froms.sort_by_key(|f| key(f));
+    let from = froms.into_iter().rfind(|f| key(f) <= key(version))?;
+    Some(format!("{name}/{from}/{name}.diff"))
+}
+
+/// Every example patch builds with Nix (`patches` through `overrideAttrs`)
+/// on every pinned version it has a variant for, and gives the `.so`
+/// `resolver build --patch` gives from the same source and patch.
+#[test]
+fn every_example_patch_builds_with_nix_on_every_version_it_applies_to() {
+    let prep = prepared();
+    let dir = scratch("nix-example-patches");
+    // The examples and the local tarballs next to the flake.
+    let examples = project().join("examples/patches");
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let mut builds: Vec<(Manifest, String, String)> = Vec::new();
+    for m in manifests() {
+        for name in ["bin-counts", "no-double-free-check", "tcache-count"] {
+            if let Some(rel) = example_variant(name, &m.version) {
+                builds.push((m.clone(), name.to_string(), rel));
+            }
+        }
+        if prep.local.contains(&m.version) {
+            files.push((
+                format!("glibc-{}.tar.xz", m.version),
+                shared_tarball(&m.version),
+            ));
+        }
+    }
+    for (_, _, rel) in &builds {
+        let to = dir.join("patches").join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        files.push((format!("patches/{rel}"), examples.join(rel)));
+    }
+    let file_refs: Vec<(&str, &Path)> = files
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path()))
+        .collect();
+    let packages: Vec<(String, String)> = builds
+        .iter()
+        .map(|(m, name, rel)| {
+            let src = if prep.local.contains(&m.version) {
+                format!(" src = ./glibc-{}.tar.xz;", m.version)
+            } else {
+                String::new()
+            };
+            (
+                format!("v{}-{name}", plan_attr_version(&m.version)),
+                format!(
+                    "ours.{}.overrideAttrs (o: {{ patches = [ ./patches/{rel} ];{src} }})",
+                    attr(m, &[], false)
+                ),
+            )
+        })
+        .collect();
+    consumer_flake(&dir, &file_refs, &packages);
+    let outs = {
+        let args: Vec<String> = ["build", "--no-link"]
+            .map(String::from)
+            .into_iter()
+            .chain(packages.iter().map(|(a, _)| installable(&dir, a)))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _g = nix_lock();
+        run(consumer(&dir, "nix", &args));
+        consumer_outs(&dir)
+    };
+    let work = scratch("nix-example-patches-work");
+    for ((m, name, rel), (a, _)) in builds.iter().zip(&packages) {
+        let so_name = format!("libmalloc-glibc-{}+{name}.so", m.version);
+        let from_nix = outs[a].join("lib").join(&so_name);
+        let tree = if prep.local.contains(&m.version) {
+            source::open(&shared_tarball(&m.version), &cache())
+                .unwrap_or_else(|e| panic!("glibc {}: {e}", m.version))
+                .root
+        } else {
+            reference_tree(m, prep)
+        };
+        let mut opts = BuildOptions::new(work.join("resolver-build"), false);
+        opts.cc = "gcc".into();
+        opts.jobs = 2;
+        opts.patches = build::PatchSet::load(&[examples.join(rel)]).unwrap();
+        let reference = build::build(m, &tree, &project(), &opts)
+            .unwrap_or_else(|e| panic!("resolver build --patch {rel} of glibc {}: {e}", m.version))
+            .so;
+        assert!(reference.ends_with(&so_name));
+        assert_same_so(&from_nix, &reference, &work, &so_name);
+    }
+    eprintln!(
+        "{} patched packages (3 examples over their versions) byte-identical to resolver build --patch's outside debug info",
+        builds.len()
+    );
+}
+
+/// "2.36" -> "2_36".
+fn plan_attr_version(v: &str) -> String {
+    v.replace('.', "_")
+}

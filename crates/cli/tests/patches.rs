@@ -437,3 +437,49 @@ fn several_versions_build_where_the_patch_applies_and_say_where_not() {
         stderr(&none)
     );
 }
+
+#[test]
+fn a_patch_to_our_stubs_changes_the_staged_copy_only() {
+    // A diff of the project's stubs/fatal.c (generated from the file, so
+    // it is the pinned text): every fatal message gets a prefix.
+    let fatal = project().join("stubs/fatal.c");
+    let before = std::fs::read(&fatal).unwrap();
+    let text = String::from_utf8(before.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "  struct iovec iov[16];")
+        .expect("write_message's iovec in stubs/fatal.c");
+    // Old lines at..at+3 (1-based: lines[at - 1] is line `at`), two added
+    // in the middle (GNU patch takes uneven context for a file's start or end).
+    let diff = format!(
+        "--- a/stubs/fatal.c\n+++ b/stubs/fatal.c\n@@ -{at},4 +{at},6 @@\n {}\n {}\n+  if (write (fd, \"[patched] \", 10) != 10)\n+    return false;\n {}\n {}\n",
+        lines[at - 1],
+        lines[at],
+        lines[at + 1],
+        lines[at + 2],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("prefix.diff");
+    std::fs::write(&patch, diff).unwrap();
+    let so = build_patched("2.36", &[&patch]);
+    assert!(so.ends_with("libmalloc-glibc-2.36+prefix.so"));
+    let df = run(&mut preloaded(
+        &so,
+        program("no-double-free-check", "double-free"),
+    ));
+    assert!(
+        stderr(&df).contains(&format!("[patched] {DOUBLE_FREE}")),
+        "{}",
+        stderr(&df)
+    );
+    // The project's own file is untouched; the staged copy is patched.
+    assert_eq!(std::fs::read(&fatal).unwrap(), before);
+    let staged = so
+        .parent()
+        .unwrap()
+        .join("build-2.36+prefix/project/stubs/fatal.c");
+    assert!(std::fs::read_to_string(staged)
+        .unwrap()
+        .contains("[patched] "));
+}

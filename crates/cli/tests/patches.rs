@@ -269,6 +269,28 @@ fn two_patches_apply_in_order_and_the_so_records_them() {
         String::from_utf8_lossy(&strings.stdout).contains(&expected),
         "{expected}"
     );
+    // gdb reads it in a process that loaded the .so.
+    let exe = program("tcache-count", "tcache-count");
+    let gdb = run(std::process::Command::new("gdb")
+        .args(["-nx", "-batch", "-ex"])
+        .arg(format!("set exec-wrapper env LD_PRELOAD={}", so.display()))
+        .args([
+            "-ex",
+            "set print elements 0",
+            "-ex",
+            "break main",
+            "-ex",
+            "run",
+            "-ex",
+        ])
+        .arg("print __malloc_standalone_patches")
+        .arg(&exe));
+    assert!(
+        stdout(&gdb).contains(&format!("= \"{expected}\"")),
+        "{}\n{}",
+        stdout(&gdb),
+        stderr(&gdb)
+    );
     // Hidden from the dynamic API: the exports are the unpatched build's.
     let patched = dynamic_symbols(&so);
     assert!(!patched.contains("__malloc_standalone_patches"));

@@ -10,10 +10,10 @@ use build::{PatchError, PatchSet};
 /// The patches a command builds with.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct PatchArgs {
-    /// Apply a unified diff (`git diff` of the glibc tree, paths `a/malloc/
-    /// malloc.c`; or of the project's `shims/`, `stubs/`) to the build's
-    /// staged copies of the manifest's pinned files; repeat to apply several,
-    /// in order. The .so is named `libmalloc-glibc-<v>+<name>.so` after the
+    /// Apply a unified diff (`git diff` of the glibc tree, paths like
+    /// `a/malloc/malloc.c`; or of the project's `shims/`, `stubs/`) to the
+    /// build's staged copies of the manifest's pinned files; repeat to apply
+    /// several, in order. The .so is named `libmalloc-glibc-<v>+<name>.so` after the
     /// files' names and records them in `__malloc_standalone_patches`. With
     /// several versions, each is built if the patches apply to it.
     #[arg(long = "patch", value_name = "FILE.diff")]

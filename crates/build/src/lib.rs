@@ -249,12 +249,13 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Reads every verbatim file of `tree` and checks it, and every shim and
-/// stub of `project`, against its pin: the verbatim files' bytes (what the
-/// build stages), or every file that is missing or differs.
-/// Also the shims' and stubs' bytes (a patched build stages them).
+/// Files to stage: (pinned path, bytes).
 type Staged = Vec<(String, Vec<u8>)>;
 
+/// Reads every verbatim file of `tree` and checks it, and every shim and
+/// stub of `project`, against its pin: the verbatim files' bytes (what the
+/// build stages) and the shims' and stubs' (a patched build stages them
+/// too), or every file that is missing or differs.
 fn check_pins(m: &Manifest, tree: &Path, project: &Path) -> Result<(Staged, Staged), BuildError> {
     let mut bad = Vec::new();
     let mut verbatim = Vec::new();

@@ -16,6 +16,8 @@
 , options ? [ ]
   # The -O0 -g3 variant, libmalloc-glibc-<version>-debug.so.
 , debug ? false
+  # Patches: not an argument but the package's `patches` attribute, set the
+  # nixpkgs way: .overrideAttrs (o: { patches = [ ./my.diff ]; }).
   # The glibc source; null: the download the manifest pins. Any glibc
   # tarball whose tree holds every verbatim file of the manifest with its
   # pinned sha256 builds the same .so (a local copy: ./glibc-2.39.tar.xz),
@@ -123,21 +125,78 @@ let
     '';
   };
 
-  so = plan.soName manifest options debug;
-  # What the name carries after "malloc-glibc": "-hooks-trace-debug".
-  suffix = plan.variantSuffix manifest options debug;
-  # The generated files, by role ({ path, text }).
-  files = plan.files manifest options;
+  mode = if debug then "debug" else "release";
+
+  # GNU patch's flags, those of `resolver build --patch`
+  # (crates/build/src/patch.rs, PATCH_FLAGS).
+  patchFlags = "-p1 --fuzz=0 --batch --forward --no-backup-if-mismatch --reject-file=-";
+
+  # A patched build's patchPhase: the checked verbatim files and the
+  # manifest's shims and stubs copied into ./staged, each patch's paths
+  # checked to be among them, the patch applied (--dry-run first), then the
+  # tree moved to ./glibc and our C to ./project: the layout of
+  # `resolver build --patch`'s build directory.
+  patchPhaseOf = sources: patches: ''
+    runHook prePatch
+    mkdir staged
+    cp -r --no-preserve=mode ${sources}/. staged/
+    ${lib.concatMapStringsSep "\n" (p: "install -D -m644 ${project}/${p} staged/${p}") (plan.projectPaths manifest)}
+    for p in ${lib.concatMapStringsSep " " (p: lib.escapeShellArg "${p}") patches}; do
+      while IFS= read -r line; do
+        path=''${line#* }
+        path=''${path%%$'\t'*}
+        path=''${path#\"}
+        path=''${path%\"}
+        if [ "$path" = /dev/null ]; then
+          echo "glibc ${version}: patch $p creates or deletes a file: a patch may change only the manifest's verbatim files, shims and stubs" >&2
+          exit 1
+        fi
+        rel=''${path#*/}
+        if [ ! -f "staged/$rel" ]; then
+          echo "glibc ${version}: patch $p touches $rel, which glibc ${version}'s build does not use: a patch may change only the manifest's verbatim files, shims and stubs" >&2
+          exit 1
+        fi
+      done < <(grep -E '^(---|[+][+][+]) ' "$p")
+      if ! patch -d staged ${patchFlags} --dry-run -i "$p"; then
+        echo "glibc ${version}: patch $p does not apply (the file and hunk: above); nothing was built" >&2
+        exit 1
+      fi
+      patch -d staged ${patchFlags} -i "$p"
+    done
+    mkdir project
+    for d in shims stubs; do
+      if [ -d "staged/$d" ]; then mv "staged/$d" project/; fi
+    done
+    mv staged glibc
+    runHook postPatch
+  '';
 in
 stdenv.mkDerivation (finalAttrs:
 let
   # From `src` as finally set, so that .overrideAttrs (o: { src = ...; })
   # reaches the derivation that unpacks it.
   sources = sourcesOf finalAttrs.src;
-  commands = plan.commands {
-    inherit manifest options debug project;
+  # Patches the nixpkgs way: .overrideAttrs (o: { patches = [ ./my.diff ]; })
+  # applies them, in order, to the checked verbatim files (and our shims and
+  # stubs), as `resolver build --patch` does; the .so is named
+  # libmalloc-glibc-<version>+<name>.so and records them.
+  patches = finalAttrs.patches or [ ];
+  patched = patches != [ ];
+  v = plan.variantWith manifest options patches;
+  so = v.so_name.${mode};
+  # What the name carries after "malloc-glibc": "+patch-hooks-trace-debug".
+  suffix = v.suffix.${mode};
+  # The generated files, by role ({ path, text }).
+  files = manifest.plan.files // v.files;
+  commands = plan.commands ({
+    inherit manifest options debug patches;
+  } // (if patched then {
+    staged = "@BUILD@/glibc";
+    project = "@BUILD@/project";
+  } else {
+    inherit project;
     staged = "${sources}";
-  };
+  }));
 in
 {
   pname = "malloc-glibc${suffix}";
@@ -145,6 +204,9 @@ in
   # Read by `sources` (above), not unpacked here.
   src = if src != null then src else download;
   dontUnpack = true;
+  # Null (no phase) unless patched: the attribute is always there, since
+  # which attributes exist must not depend on `finalAttrs`.
+  patchPhase = if patched then patchPhaseOf sources patches else null;
 
   # Exactly the manifest's flags: no hardening flags, no self-RPATH, no
   # stripping (the release build keeps -g, as `resolver build`'s does).
@@ -168,11 +230,11 @@ in
   '';
 
   passthru = {
-    inherit manifest sources options debug;
+    inherit manifest sources options debug patches;
     # The shared object is $out/lib/<soName>.
     soName = so;
     # What it exports: the manifest's exports and its options'.
-    exportNames = plan.exportNames manifest options;
+    exportNames = v.exports;
     # The generated files' text.
     tunablesHeader = files.tunables_header.text;
     versionScript = files.version_script.text;
@@ -181,6 +243,7 @@ in
   meta = {
     description = "glibc ${version}'s malloc as a standalone LD_PRELOAD-able shared object"
       + lib.concatMapStrings (o: ", with ${o}") options
+      + lib.concatMapStrings (p: ", patched with ${plan.patchName p}") patches
       + lib.optionalString debug " (-O0 -g3)";
     license = lib.licenses.lgpl21Plus or "LGPL-2.1-or-later";
     platforms = [ "x86_64-linux" ];

@@ -23,6 +23,9 @@ use manifest::digest::sha256;
 use manifest::plan::{self, Dirs};
 use manifest::{self, Manifest};
 
+pub mod patch;
+pub use patch::{PatchError, PatchSet};
+
 /// Errors from building.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -80,6 +83,8 @@ pub enum BuildError {
     Layout { path: PathBuf, what: String },
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
+    #[error(transparent)]
+    Patch(#[from] PatchError),
 }
 
 /// Where a pinned file is looked for.
@@ -167,6 +172,9 @@ pub struct BuildOptions {
     /// real libc's distances from `main_arena` (an unstripped `libc.so.6`
     /// or its debug file): [`layout`]. The .so's name gets `-layout`.
     pub layout_like: Option<PathBuf>,
+    /// Patches applied, in order, to the staged files ([`patch`]); the .so
+    /// is named after them and records them.
+    pub patches: PatchSet,
 }
 
 impl BuildOptions {
@@ -181,6 +189,7 @@ impl BuildOptions {
                 .unwrap_or(1),
             options: Vec::new(),
             layout_like: None,
+            patches: PatchSet::default(),
         }
     }
 }
@@ -249,16 +258,17 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// Files to stage: (pinned path, bytes).
+type Staged = Vec<(String, Vec<u8>)>;
+
 /// Reads every verbatim file of `tree` and checks it, and every shim and
 /// stub of `project`, against its pin: the verbatim files' bytes (what the
-/// build stages), or every file that is missing or differs.
-fn check_pins(
-    m: &Manifest,
-    tree: &Path,
-    project: &Path,
-) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
+/// build stages) and the shims' and stubs' (a patched build stages them
+/// too), or every file that is missing or differs.
+fn check_pins(m: &Manifest, tree: &Path, project: &Path) -> Result<(Staged, Staged), BuildError> {
     let mut bad = Vec::new();
     let mut verbatim = Vec::new();
+    let mut ours = Vec::new();
     let mut check = |root: Root, dir: &Path, f: &manifest::PinnedFile| {
         let bytes = std::fs::read(dir.join(&f.path)).ok();
         let actual = bytes.as_deref().map(sha256);
@@ -280,10 +290,12 @@ fn check_pins(
         }
     }
     for f in m.shims.iter().chain(&m.stubs) {
-        check(Root::Project, project, f);
+        if let Some(bytes) = check(Root::Project, project, f) {
+            ours.push((f.path.clone(), bytes));
+        }
     }
     if bad.is_empty() {
-        Ok(verbatim)
+        Ok((verbatim, ours))
     } else {
         Err(BuildError::Pins(bad))
     }
@@ -469,9 +481,23 @@ pub fn build_noting(
     let variant = plan
         .variant(&options)
         .expect("the plan has a variant for every set of offered options");
+    let variant = &plan::patched(&m.version, variant, &opts.patches.ids());
     let project = project.canonicalize().map_err(io(project))?;
     // Every pin is checked before anything is written.
-    let verbatim = check_pins(m, tree, &project)?;
+    let (mut verbatim, mut ours) = check_pins(m, tree, &project)?;
+    // Then the patches apply, in memory, to the checked files: a patch that
+    // does not apply builds nothing.
+    if !opts.patches.is_empty() {
+        let files: std::collections::BTreeMap<String, Vec<u8>> =
+            verbatim.iter().chain(&ours).cloned().collect();
+        let (patched, notes) = opts.patches.apply(&m.version, &files)?;
+        for n in notes {
+            note(format!("glibc {}: {n}", m.version));
+        }
+        for (path, bytes) in verbatim.iter_mut().chain(ours.iter_mut()) {
+            *bytes = patched[path.as_str()].clone();
+        }
+    }
     let dir = opts.out.join(format!(
         "build-{}{}",
         m.version,
@@ -483,9 +509,16 @@ pub fn build_noting(
     let _lock = lock_build_dir(&dir, &what, note)?;
     remove_leftovers(&dir);
     let staged = dir.join("glibc");
+    // A patched build compiles staged copies of the shims and stubs too
+    // (`project/`), patched or not, never the project's own files.
+    let staged_project = dir.join("project");
     let dirs = Dirs {
         tree: staged.display().to_string(),
-        project: project.display().to_string(),
+        project: if opts.patches.is_empty() {
+            project.display().to_string()
+        } else {
+            staged_project.display().to_string()
+        },
         build: dir.display().to_string(),
     };
     for d in std::iter::once(staged.clone()).chain(plan.dirs.iter().map(|d| dir.join(d))) {
@@ -493,6 +526,9 @@ pub fn build_noting(
     }
 
     stage(&verbatim, &staged)?;
+    if !opts.patches.is_empty() {
+        stage(&ours, &staged_project)?;
+    }
     let mut generated = Vec::new();
     for f in plan.files.values().chain(variant.files.values()) {
         let path = dir.join(&f.path);
@@ -501,13 +537,25 @@ pub fn build_noting(
     }
 
     let cflags = plan.cflags.get(opts.debug);
-    let staged_digest = sha256(
-        m.verbatim
-            .iter()
-            .map(|f| format!("{} {}\n", f.sha256, f.path))
-            .collect::<String>()
-            .as_bytes(),
-    );
+    let staged_digest = if opts.patches.is_empty() {
+        sha256(
+            m.verbatim
+                .iter()
+                .map(|f| format!("{} {}\n", f.sha256, f.path))
+                .collect::<String>()
+                .as_bytes(),
+        )
+    } else {
+        // What was staged after patching.
+        sha256(
+            verbatim
+                .iter()
+                .chain(&ours)
+                .map(|(path, bytes)| format!("{} {path}\n", sha256(bytes)))
+                .collect::<String>()
+                .as_bytes(),
+        )
+    };
     let jobs: Vec<Job> = variant
         .compile
         .iter()

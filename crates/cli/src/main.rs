@@ -9,6 +9,7 @@
 mod commands;
 mod common;
 mod like;
+mod patches;
 mod preload;
 mod project;
 mod sources;

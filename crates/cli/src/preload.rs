@@ -209,6 +209,7 @@ pub fn shared_object(
     manifest_path: &Path,
     options: &[String],
     debug: bool,
+    patches: &build::PatchSet,
     project: &Path,
     sources: &Sources,
 ) -> Result<Ready> {
@@ -229,8 +230,24 @@ pub fn shared_object(
         .root()
         .join("run")
         .join(&sha256(base.as_bytes())[..16]);
-    let variant = format!("variant{}", manifest::plan::suffix(options, debug));
-    let stamp = out.join(format!("{variant}.stamp"));
+    // The patches' names and sha256 are part of the variant: another
+    // patch, or an edited one, is another build.
+    let ids = patches.ids();
+    let variant = format!(
+        "variant{}{}{}",
+        manifest::plan::patch_suffix(&ids),
+        manifest::plan::suffix(options, debug),
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!("\n{}", manifest::plan::patch_record_text(&ids))
+        }
+    );
+    let stamp = out.join(format!(
+        "variant{}{}.stamp",
+        manifest::plan::patch_suffix(&ids),
+        manifest::plan::suffix(options, debug)
+    ));
     let inputs = format!(
         "{base}project files {}\n{variant}\n",
         project_files_digest(&project)?
@@ -243,9 +260,14 @@ pub fn shared_object(
     let started = Instant::now();
     let applicable = build::applicable_options(&m, options)?;
     eprintln!(
-        "resolver: building glibc {}'s {} from {} into {} (once: later runs reuse it)",
+        "resolver: building glibc {}'s {}{} from {} into {} (once: later runs reuse it)",
         m.version,
         build::so_name(&m, &applicable, debug),
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", manifest::plan::patch_suffix(&ids))
+        },
         manifest_path.display(),
         out.display()
     );
@@ -253,6 +275,7 @@ pub fn shared_object(
     let mut opts = build::BuildOptions::new(out.clone(), debug);
     opts.cc = cc;
     opts.options = options.to_vec();
+    opts.patches = patches.clone();
     let built = build::build(&m, &src.root, &project, &opts).with_context(|| {
         format!(
             "building glibc {} from {}",

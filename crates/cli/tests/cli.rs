@@ -577,3 +577,85 @@ fn bad_traces_are_refused_with_their_line() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------- --patch on the fixture
+
+/// A diff of the fixture's malloc/arena.c, counting twice.
+const ARENA_PATCH: &str = "--- a/malloc/arena.c\n+++ b/malloc/arena.c\n@@ -5,4 +5,5 @@\n arena_count (struct malloc_state *av)\n {\n   tiny_atomic_increment (&av->count);\n+  tiny_atomic_increment (&av->count);\n }\n";
+
+fn build_fixture_with(patch: &Path, out: &Path) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = resolve_fixture(&dir.path().join("manifests"));
+    let cache = tempfile::tempdir().unwrap();
+    run(on_fixture(&fixture::project(), cache.path())
+        .args(["build", "--manifest", path_arg(&manifest)])
+        .args(["--src", path_arg(&fixture::tree()), "--out", path_arg(out)])
+        .args(["--patch", path_arg(patch)]))
+}
+
+#[test]
+fn a_patch_builds_a_named_variant_and_leaves_the_tree_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("count-twice.diff");
+    std::fs::write(&patch, ARENA_PATCH).unwrap();
+    let tree_file = fixture::tree().join("malloc/arena.c");
+    let before = std::fs::read(&tree_file).unwrap();
+    let out = dir.path().join("out");
+    let o = build_fixture_with(&patch, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let so = out.join("libmalloc-glibc-2.99+count-twice.so");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().last(),
+        Some(so.to_str().unwrap())
+    );
+    assert_eq!(std::fs::read(&tree_file).unwrap(), before);
+    let staged =
+        std::fs::read_to_string(out.join("build-2.99+count-twice/glibc/malloc/arena.c")).unwrap();
+    assert_eq!(staged.matches("tiny_atomic_increment").count(), 2);
+    let bytes = std::fs::read(&so).unwrap();
+    let record = format!(
+        "malloc-standalone patches: count-twice sha256:{}",
+        manifest::digest::sha256(ARENA_PATCH.as_bytes())
+    );
+    assert!(
+        bytes.windows(record.len()).any(|w| w == record.as_bytes()),
+        "no record in the .so"
+    );
+}
+
+#[test]
+fn a_bad_patch_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, String, &[&str]); 3] = [
+        (
+            "cut.diff",
+            ARENA_PATCH.replace(" }\n", ""),
+            &["is not a unified diff: line 7: the diff ends inside the hunk at line 3"],
+        ),
+        (
+            "elsewhere.diff",
+            ARENA_PATCH.replace("malloc/arena.c", "malloc/other.c"),
+            &["(line 2) touches malloc/other.c, which glibc 2.99's build does not use"],
+        ),
+        (
+            "stale.diff",
+            ARENA_PATCH.replace("&av->count);\n+", "&av->total);\n+"),
+            &[
+                "does not apply to glibc 2.99",
+                "malloc/arena.c: hunk #1 (patch line 3: @@ -5,4 +5,5 @@) does not match",
+            ],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let patch = dir.path().join(name);
+        std::fs::write(&patch, text).unwrap();
+        let out = dir.path().join(format!("out-{name}"));
+        let o = build_fixture_with(&patch, &out);
+        assert_fails_with(&o, needles);
+        assert!(
+            !out.exists() || empty(&out),
+            "{name}: wrote {:?}",
+            walk(&out)
+        );
+    }
+}

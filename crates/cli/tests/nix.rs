@@ -1358,3 +1358,239 @@ fn dev_shell_has_gdb_and_its_gdbinit_finds_the_arena() {
         tail(&out.stderr)
     );
 }
+
+/// Patches the nixpkgs way (issue 17): a package with `.overrideAttrs (o:
+/// { patches = [ ... ]; })` from a user's flake applies them in order to the
+/// checked verbatim files and builds the same `.so` as `resolver build
+/// --patch` with the same files (same name, same record, byte-identical
+/// outside debug info), which runs a program with the patch's effect; a
+/// patch that does not apply fails the build naming the file and hunk.
+#[test]
+fn patches_override_builds_the_same_so_as_resolver_build_patch() {
+    let prep = prepared();
+    let m = manifests()
+        .into_iter()
+        .find(|m| m.version == HOST_VERSION)
+        .expect("the host version's manifest");
+    let examples = project().join("examples/patches");
+    let tcache = examples.join("tcache-count/2.26/tcache-count.diff");
+    let counts = examples.join("bin-counts/2.23/bin-counts.diff");
+    let wrong = examples.join("tcache-count/2.43/tcache-count.diff");
+    let a = attr(&m, &[], false);
+    let dir = scratch("nix-patches");
+    consumer_flake(
+        &dir,
+        &[
+            ("tcache-count.diff", &tcache),
+            ("bin-counts.diff", &counts),
+            ("too-new.diff", &wrong),
+        ],
+        &[
+            (
+                "patched".to_string(),
+                format!(
+                    "ours.{a}.overrideAttrs (o: {{ patches = [ ./tcache-count.diff ./bin-counts.diff ]; }})"
+                ),
+            ),
+            (
+                "not-applying".to_string(),
+                format!("ours.{a}.overrideAttrs (o: {{ patches = [ ./too-new.diff ]; }})"),
+            ),
+        ],
+    );
+    let out = {
+        let _g = nix_lock();
+        run(consumer(
+            &dir,
+            "nix",
+            &["build", "--no-link", &installable(&dir, "patched")],
+        ));
+        consumer_outs(&dir)["patched"].clone()
+    };
+    let name = format!("libmalloc-glibc-{HOST_VERSION}+tcache-count+bin-counts.so");
+    let from_nix = out.join("lib").join(&name);
+
+    let work = scratch("nix-patches-work");
+    let mut opts = BuildOptions::new(work.join("resolver-build"), false);
+    opts.cc = "gcc".into();
+    opts.jobs = 2;
+    opts.patches = build::PatchSet::load(&[tcache.clone(), counts.clone()]).unwrap();
+    let reference = build::build(&m, &reference_tree(&m, prep), &project(), &opts)
+        .unwrap_or_else(|e| panic!("resolver build --patch of glibc {HOST_VERSION}: {e}"))
+        .so;
+    assert!(reference.ends_with(&name), "{}", reference.display());
+    assert_same_so(&from_nix, &reference, &work, &name);
+
+    // The patches' effects, in the Nix-built .so.
+    let record = format!(
+        "malloc-standalone patches: tcache-count sha256:{}; bin-counts sha256:{}",
+        manifest::digest::sha256(&std::fs::read(&tcache).unwrap()),
+        manifest::digest::sha256(&std::fs::read(&counts).unwrap())
+    );
+    let strings = run({
+        let mut c = Command::new("strings");
+        c.arg(&from_nix);
+        c
+    });
+    assert!(String::from_utf8_lossy(&strings.stdout).contains(&record));
+    let exe = work.join("tcache-count");
+    run({
+        let mut c = Command::new("gcc");
+        c.arg("-O2")
+            .arg("-o")
+            .arg(&exe)
+            .arg(examples.join("tcache-count/tcache-count.c"));
+        c
+    });
+    let ran = run({
+        let mut c = Command::new(&exe);
+        c.env("LD_PRELOAD", &from_nix);
+        c
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "tcache holds 3 chunks of this size\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&ran.stderr).contains("malloc calls by bin kind: tcache "),
+        "{}",
+        tail(&ran.stderr)
+    );
+
+    // A patch for another range of versions fails, naming the hunk.
+    let failed = {
+        let _g = nix_lock();
+        consumer(
+            &dir,
+            "nix",
+            &[
+                "build",
+                "--no-link",
+                "-L",
+                &installable(&dir, "not-applying"),
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(
+        err.contains("Hunk #1 FAILED at 309")
+            && err.contains(&format!("glibc {HOST_VERSION}: patch "))
+            && err.contains("too-new.diff does not apply"),
+        "{}",
+        tail(&failed.stderr)
+    );
+}
+
+/// The example patch of `examples/patches/<name>/` for `version`: the
+/// variant with the greatest `<from>` not after it (`examples/patches/
+/// README.md`), as a path relative to `examples/patches/`.
+fn example_variant(name: &str, version: &str) -> Option<String> {
+    let key = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    let dir = project().join("examples/patches").join(name);
+    let mut froms: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    froms.sort_by_key(|f| key(f));
+    let from = froms.into_iter().rfind(|f| key(f) <= key(version))?;
+    Some(format!("{name}/{from}/{name}.diff"))
+}
+
+/// Every example patch builds with Nix (`patches` through `overrideAttrs`)
+/// on every pinned version it has a variant for, and gives the `.so`
+/// `resolver build --patch` gives from the same source and patch.
+#[test]
+fn every_example_patch_builds_with_nix_on_every_version_it_applies_to() {
+    let prep = prepared();
+    let dir = scratch("nix-example-patches");
+    // The examples and the local tarballs next to the flake.
+    let examples = project().join("examples/patches");
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let mut builds: Vec<(Manifest, String, String)> = Vec::new();
+    for m in manifests() {
+        for name in ["bin-counts", "no-double-free-check", "tcache-count"] {
+            if let Some(rel) = example_variant(name, &m.version) {
+                builds.push((m.clone(), name.to_string(), rel));
+            }
+        }
+        if prep.local.contains(&m.version) {
+            files.push((
+                format!("glibc-{}.tar.xz", m.version),
+                shared_tarball(&m.version),
+            ));
+        }
+    }
+    for (_, _, rel) in &builds {
+        let to = dir.join("patches").join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        files.push((format!("patches/{rel}"), examples.join(rel)));
+    }
+    let file_refs: Vec<(&str, &Path)> = files
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path()))
+        .collect();
+    let packages: Vec<(String, String)> = builds
+        .iter()
+        .map(|(m, name, rel)| {
+            let src = if prep.local.contains(&m.version) {
+                format!(" src = ./glibc-{}.tar.xz;", m.version)
+            } else {
+                String::new()
+            };
+            (
+                format!("v{}-{name}", plan_attr_version(&m.version)),
+                format!(
+                    "ours.{}.overrideAttrs (o: {{ patches = [ ./patches/{rel} ];{src} }})",
+                    attr(m, &[], false)
+                ),
+            )
+        })
+        .collect();
+    consumer_flake(&dir, &file_refs, &packages);
+    let outs = {
+        let args: Vec<String> = ["build", "--no-link"]
+            .map(String::from)
+            .into_iter()
+            .chain(packages.iter().map(|(a, _)| installable(&dir, a)))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _g = nix_lock();
+        run(consumer(&dir, "nix", &args));
+        consumer_outs(&dir)
+    };
+    let work = scratch("nix-example-patches-work");
+    for ((m, name, rel), (a, _)) in builds.iter().zip(&packages) {
+        let so_name = format!("libmalloc-glibc-{}+{name}.so", m.version);
+        let from_nix = outs[a].join("lib").join(&so_name);
+        let tree = if prep.local.contains(&m.version) {
+            source::open(&shared_tarball(&m.version), &cache())
+                .unwrap_or_else(|e| panic!("glibc {}: {e}", m.version))
+                .root
+        } else {
+            reference_tree(m, prep)
+        };
+        let mut opts = BuildOptions::new(work.join("resolver-build"), false);
+        opts.cc = "gcc".into();
+        opts.jobs = 2;
+        opts.patches = build::PatchSet::load(&[examples.join(rel)]).unwrap();
+        let reference = build::build(m, &tree, &project(), &opts)
+            .unwrap_or_else(|e| panic!("resolver build --patch {rel} of glibc {}: {e}", m.version))
+            .so;
+        assert!(reference.ends_with(&so_name));
+        assert_same_so(&from_nix, &reference, &work, &so_name);
+    }
+    eprintln!(
+        "{} patched packages (3 examples over their versions) byte-identical to resolver build --patch's outside debug info",
+        builds.len()
+    );
+}
+
+/// "2.36" -> "2_36".
+fn plan_attr_version(v: &str) -> String {
+    v.replace('.', "_")
+}

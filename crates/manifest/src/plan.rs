@@ -264,6 +264,96 @@ pub fn so_name(version: &str, options: &[String], debug: bool) -> String {
     format!("libmalloc-glibc-{version}{}.so", suffix(options, debug))
 }
 
+/// The generated C file that records a patched build's patches (in
+/// [`GEN_DIR`]), role [`ROLE_PATCH_RECORD`] among a patched variant's files.
+pub const PATCH_RECORD: &str = "malloc-standalone-patches.c";
+/// The role of [`PATCH_RECORD`].
+pub const ROLE_PATCH_RECORD: &str = "patch_record";
+/// The symbol a patched build's record is in: a string a program or gdb
+/// reads (`print __malloc_standalone_patches`, `strings`), local to the
+/// shared object (the version script exports only the allocator's API).
+pub const PATCH_RECORD_SYMBOL: &str = "__malloc_standalone_patches";
+
+/// One patch a build carries: its name (the patch file's name without
+/// `.diff`/`.patch`) and the sha256 of the patch file's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchId {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// What a patched build's names carry after the version: `+name` per
+/// patch, in the order applied (`+count-bins+tcache-count`).
+pub fn patch_suffix(patches: &[PatchId]) -> String {
+    patches.iter().map(|p| format!("+{}", p.name)).collect()
+}
+
+/// The text the record holds: `malloc-standalone patches: <name> sha256:<hex>; ...`.
+pub fn patch_record_text(patches: &[PatchId]) -> String {
+    let list: Vec<String> = patches
+        .iter()
+        .map(|p| format!("{} sha256:{}", p.name, p.sha256))
+        .collect();
+    format!("malloc-standalone patches: {}", list.join("; "))
+}
+
+/// The C source of [`PATCH_RECORD`]. Names are `[A-Za-z0-9._-]` and hashes
+/// hex, so the text needs no escaping.
+pub fn patch_record_c(patches: &[PatchId]) -> String {
+    format!(
+        "/* Generated: the patches this build carries (resolver build --patch).  */\n\
+         __attribute__ ((used, visibility (\"hidden\")))\n\
+         const char {PATCH_RECORD_SYMBOL}[] = \"{}\";\n",
+        patch_record_text(patches)
+    )
+}
+
+/// `v` with `patches` applied: the names carry [`patch_suffix`] right after
+/// the version (`libmalloc-glibc-2.36+count-bins-trace.so`, also the
+/// soname), and one more unit, [`PATCH_RECORD`], is compiled with the mode's
+/// flags alone and linked last. `v` itself when `patches` is empty. The
+/// patched files themselves are the builder's: it applies the patches to its
+/// staged copies of the verbatim files, shims and stubs.
+pub fn patched(version: &str, v: &Variant, patches: &[PatchId]) -> Variant {
+    if patches.is_empty() {
+        return v.clone();
+    }
+    let ps = patch_suffix(patches);
+    let name = |suffix: &str| format!("libmalloc-glibc-{version}{ps}{suffix}.so");
+    let mut out = v.clone();
+    out.suffix = Modes {
+        release: format!("{ps}{}", v.suffix.release),
+        debug: format!("{ps}{}", v.suffix.debug),
+    };
+    out.so_name = Modes {
+        release: name(&v.suffix.release),
+        debug: name(&v.suffix.debug),
+    };
+    let soname = format!("-Wl,-soname,{}", v.so_name.release);
+    for a in &mut out.link {
+        if *a == soname {
+            *a = format!("-Wl,-soname,{}", out.so_name.release);
+        }
+    }
+    let source = format!("{BUILD}/{GEN_DIR}/{PATCH_RECORD}");
+    let object = format!("{BUILD}/{OBJ_DIR}/{}", PATCH_RECORD.replace(".c", ".o"));
+    out.files.insert(
+        ROLE_PATCH_RECORD.to_owned(),
+        GeneratedFile {
+            path: format!("{GEN_DIR}/{PATCH_RECORD}"),
+            text: patch_record_c(patches),
+        },
+    );
+    out.compile.push(Compile {
+        unit: format!("{GEN_DIR}/{PATCH_RECORD}"),
+        source: source.clone(),
+        object: object.clone(),
+        args: vec!["-c".into(), source, "-o".into(), object.clone()],
+    });
+    out.link.push(object);
+    out
+}
+
 /// The `-fmacro-prefix-map` flags every compile starts with. glibc compiles
 /// in each subdirectory, so __FILE__ reads "malloc.c" in malloc/ and
 /// "../sysdeps/..." elsewhere. GCC applies the last matching map, so the
@@ -486,6 +576,45 @@ mod tests {
             dirs.substitute("-fmacro-prefix-map=@TREE@/=../ @PROJECT@/x @BUILD@/gen a@b @"),
             "-fmacro-prefix-map=/t/@BUILD@/=../ /p/x /b/gen a@b @"
         );
+    }
+
+    #[test]
+    fn patched_variant_names_records_and_links_its_patches() {
+        let m = crate::Manifest::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../nix/manifests/glibc-2.36.json"),
+        )
+        .unwrap();
+        let plan = Plan::of(&m);
+        let v = plan.variant(&["trace".to_string()]).unwrap();
+        assert_eq!(patched("2.36", v, &[]), *v);
+        let ids = [
+            PatchId {
+                name: "a".into(),
+                sha256: "11".into(),
+            },
+            PatchId {
+                name: "b-c".into(),
+                sha256: "22".into(),
+            },
+        ];
+        let p = patched("2.36", v, &ids);
+        assert_eq!(p.so_name.release, "libmalloc-glibc-2.36+a+b-c-trace.so");
+        assert_eq!(p.so_name.debug, "libmalloc-glibc-2.36+a+b-c-trace-debug.so");
+        assert!(p
+            .link
+            .contains(&"-Wl,-soname,libmalloc-glibc-2.36+a+b-c-trace.so".to_string()));
+        assert!(!p
+            .link
+            .iter()
+            .any(|a| a.contains("-soname,libmalloc-glibc-2.36-trace")));
+        assert_eq!(p.compile.len(), v.compile.len() + 1);
+        assert_eq!(p.link.last(), Some(&p.compile.last().unwrap().object));
+        assert!(p.files[ROLE_PATCH_RECORD]
+            .text
+            .contains("\"malloc-standalone patches: a sha256:11; b-c sha256:22\""));
+        // The exports are the unpatched variant's: the record stays local.
+        assert_eq!(p.exports, v.exports);
     }
 
     #[test]

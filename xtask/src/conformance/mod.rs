@@ -119,7 +119,9 @@ pub fn fetching() -> MutexGuard<'static, ()> {
 }
 
 /// Fetches, builds and finds the reference for one version.
-pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
+/// With `patches`, the build is the patched variant, in a work directory of
+/// its own (`target/conformance/<version>+<name>`).
+pub fn prepare(version: &str, cache: &Cache, patches: &build::PatchSet) -> Result<Version> {
     let mpath = manifest::committed_path(&project(), version);
     let manifest = Manifest::load(&mpath)
         .with_context(|| format!("no pinned manifest for glibc {version}"))?;
@@ -131,13 +133,17 @@ pub fn prepare(version: &str, cache: &Cache) -> Result<Version> {
             Err(e) => (src, None, Some(e.to_string())),
         }
     };
-    let work = project().join("target/conformance").join(version);
+    let work = project().join("target/conformance").join(format!(
+        "{version}{}",
+        manifest::plan::patch_suffix(&patches.ids())
+    ));
     std::fs::create_dir_all(&work)?;
     let built = {
         // One compiler at a time, in one slot.
         let _slot = slots::global().acquire(slots::Priority::BUILD);
         let mut opts = BuildOptions::new(work.join("so"), false);
         opts.jobs = 1;
+        opts.patches = patches.clone();
         build(&manifest, &src.root, &project(), &opts)
             .with_context(|| format!("building glibc {version}"))?
     };
@@ -163,7 +169,7 @@ pub const SUITES: [Suite; 2] = [
 /// Checks one version with `suites`, all at once (a version's glibc tests
 /// build while its differential cases, the shortest runs of all, wait for
 /// the cores), printing each suite's line, failures and notes as it ends.
-pub fn check(version: &str, cache: &Cache, suites: &[Suite]) -> Checked {
+pub fn check(version: &str, cache: &Cache, suites: &[Suite], patches: &build::PatchSet) -> Checked {
     static STDOUT: Mutex<()> = Mutex::new(());
     let print = |text: String| {
         let _out = STDOUT.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,7 +181,7 @@ pub fn check(version: &str, cache: &Cache, suites: &[Suite]) -> Checked {
         results: Vec::new(),
         errors: Vec::new(),
     };
-    let ver = match prepare(version, cache) {
+    let ver = match prepare(version, cache, patches) {
         Ok(ver) => ver,
         Err(e) => {
             print(format!("{version}: ERROR {e:#}\n"));
@@ -452,6 +458,42 @@ mod tests {
         assert_eq!(
             merge_table(other, &[checked("2.10", &[])]).lines().count(),
             3
+        );
+    }
+}
+
+/// `cargo xtask conformance --patch` on the host's version: the differential
+/// suite on the build without the tcache double-free check differs from the
+/// real glibc in exactly the case that checks it, and in nothing else.
+#[cfg(all(test, feature = "system-tests"))]
+mod patched {
+    use super::*;
+
+    #[test]
+    fn a_patched_build_differs_from_the_real_glibc_exactly_where_the_patch_says() {
+        let patch =
+            project().join("examples/patches/no-double-free-check/2.32/no-double-free-check.diff");
+        let patches = build::PatchSet::load(&[patch]).unwrap();
+        let cache = Cache::default_location().unwrap();
+        let checked = check("2.36", &cache, &[SUITES[0]], &patches);
+        assert!(checked.errors.is_empty(), "{:?}", checked.errors);
+        let [r] = checked.results.as_slice() else {
+            panic!("one suite ran")
+        };
+        assert_eq!(r.failed(), 1, "{:?}", r.failures);
+        assert!(
+            r.failures[0].starts_with("abort_tcache_double_free: "),
+            "{:?}",
+            r.failures
+        );
+        // Unpatched, that case is as the real glibc.
+        let plain = check("2.36", &cache, &[SUITES[0]], &build::PatchSet::default());
+        assert!(plain.errors.is_empty(), "{:?}", plain.errors);
+        assert_eq!(
+            plain.results[0].failed(),
+            0,
+            "{:?}",
+            plain.results[0].failures
         );
     }
 }

@@ -9,6 +9,7 @@ use manifest::Manifest;
 
 use crate::common::{in_parallel, out_dir, pinned_manifests, say};
 use crate::like;
+use crate::patches::{self, PatchArgs};
 use crate::project::Project;
 use crate::sources::{self, SourceArgs, Sources};
 
@@ -56,6 +57,15 @@ pub struct Args {
     /// says why. Names the .so `...-layout.so`; not in Nix.
     #[arg(long, value_name = "FILE")]
     layout_like: Option<PathBuf>,
+    #[command(flatten)]
+    patches: PatchArgs,
+}
+
+/// One version's result.
+enum Outcome {
+    Built(PathBuf),
+    /// The patches do not apply to it: why.
+    NotApplied(String, String),
 }
 
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
@@ -81,6 +91,7 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
     } else {
         a.manifest
     };
+    let patch_set = a.patches.load()?;
     let several = manifests.len() > 1;
     if several && (a.src.src.is_some() || a.src.git.is_some()) {
         bail!("--src and --git name one tree; build several manifests from their pinned sources");
@@ -102,6 +113,7 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
         let mut opts = build::BuildOptions::new(out.clone(), a.debug);
         opts.options = requested.clone();
         opts.layout_like = a.layout_like.clone();
+        opts.patches = patch_set.clone();
         for o in &requested {
             if build::native_option(&m, o) {
                 say(
@@ -111,8 +123,15 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
             }
         }
         let start = Instant::now();
-        let built = build::build_noting(&m, &s.root, project, &opts, &|line| say(bar, line))
-            .with_context(|| format!("building glibc {} from {}", m.version, path.display()))?;
+        let built = match build::build_noting(&m, &s.root, project, &opts, &|line| say(bar, line)) {
+            // Several versions: the patches may fit some only.
+            Err(e) if several && patches::not_applicable(&e) => {
+                return Ok(Outcome::NotApplied(m.version.clone(), e.to_string()))
+            }
+            r => {
+                r.with_context(|| format!("building glibc {} from {}", m.version, path.display()))?
+            }
+        };
         if let Some(padded) = &built.layout {
             for (section, pad, symbol, offset) in &padded.groups {
                 say(
@@ -139,10 +158,34 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
                 start.elapsed().as_secs_f64()
             ),
         );
-        Ok(built.so)
+        if !patch_set.is_empty() {
+            say(bar, format!("glibc {}: the patches applied", m.version));
+        }
+        Ok(Outcome::Built(built.so))
     })?;
-    for so in built {
-        println!("{}", so.display());
+    let mut skipped = Vec::new();
+    for o in &built {
+        match o {
+            Outcome::Built(so) => println!("{}", so.display()),
+            Outcome::NotApplied(version, why) => {
+                eprintln!("glibc {version}: not built: {why}");
+                skipped.push(version.as_str());
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let applied = built.len() - skipped.len();
+        eprintln!(
+            "the patches applied to {applied} of {} version(s); not to {}",
+            built.len(),
+            skipped.join(", ")
+        );
+        if applied == 0 {
+            bail!(
+                "the patches apply to none of the {} version(s)",
+                built.len()
+            );
+        }
     }
     Ok(())
 }

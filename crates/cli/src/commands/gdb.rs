@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::{bail, Result};
 
+use crate::patches::PatchArgs;
 use crate::preload::{self, ManifestArgs, OptionArgs, Ready};
 use crate::project::Project;
 use crate::sources::Sources;
@@ -18,6 +19,8 @@ pub struct Args {
     which: ManifestArgs,
     #[command(flatten)]
     options: OptionArgs,
+    #[command(flatten)]
+    patches: PatchArgs,
     /// The release build (-O2 -g) instead of the debug build (-O0 -g3) the
     /// Nix dev shell preloads.
     #[arg(long)]
@@ -52,9 +55,17 @@ pub struct Args {
 /// gdb's exec-wrapper.
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
     let root = project.root()?;
+    let patches = a.patches.load()?;
     let manifest = a.which.choice().manifest_path(&root, sources)?;
     let debug = !a.release;
-    let ready = preload::shared_object(&manifest, &a.options.options(), debug, &root, sources)?;
+    let ready = preload::shared_object(
+        &manifest,
+        &a.options.options(),
+        debug,
+        &patches,
+        &root,
+        sources,
+    )?;
     let script = root.join("gdb/malloc_standalone.py").canonicalize()?;
     let init = gdbinit(&ready, &script);
     let init_path = ready.so.with_extension("gdbinit");

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
+use crate::patches::PatchArgs;
 use crate::preload::{self, ManifestArgs, OptionArgs};
 use crate::project::Project;
 use crate::sources::Sources;
@@ -16,6 +17,8 @@ pub struct Args {
     which: ManifestArgs,
     #[command(flatten)]
     options: OptionArgs,
+    #[command(flatten)]
+    patches: PatchArgs,
     /// The debug build (-O0 -g3) instead of -O2 -g.
     #[arg(long)]
     debug: bool,
@@ -32,8 +35,16 @@ pub struct Args {
 /// program (so its exit status, a signal included, is the command's).
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
     let root = project.root()?;
+    let patches = a.patches.load()?;
     let manifest = a.which.choice().manifest_path(&root, sources)?;
-    let ready = preload::shared_object(&manifest, &a.options.options(), a.debug, &root, sources)?;
+    let ready = preload::shared_object(
+        &manifest,
+        &a.options.options(),
+        a.debug,
+        &patches,
+        &root,
+        sources,
+    )?;
     let env = a.options.environment()?;
     let (program, args) = a.command.split_first().expect("clap requires a program");
     let mut cmd = Command::new(program);

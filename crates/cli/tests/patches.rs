@@ -1,4 +1,4 @@
-//! `resolver build --patch` on real glibc trees (issue 17): the example
+//! `resolver build --patch` (and `resolver run --patch`) on real glibc trees (issue 17): the example
 //! patches of `examples/patches/` built on every pinned version they apply
 //! to and run under real programs next to the unpatched build; where an
 //! example has no variant, the code it touches is checked to be absent from
@@ -72,6 +72,21 @@ fn build_patched(version: &str, patches: &[&Path]) -> PathBuf {
     so
 }
 
+/// `exe args` under `resolver run --glibc version --patch patch` (which
+/// builds the patched variant into the cache once), with the environment
+/// that changes an allocator's behaviour removed.
+fn resolver_run_patched(version: &str, patch: &Path, exe: &Path, args: &[&str]) -> Output {
+    let mut cmd = resolver_command();
+    cmd.args(["run", "--glibc", version, "--patch", arg(patch), "--"])
+        .arg(exe)
+        .args(args);
+    common::run::clean_env(&mut cmd);
+    if let Some(dir) = mirror() {
+        cmd.env(source::mirror::ENV, dir);
+    }
+    cmd.output().expect("run resolver run")
+}
+
 /// The pinned malloc.c of `version`, as the unpatched build staged it.
 fn staged_malloc_c(version: &str) -> String {
     let so = build_so(version);
@@ -139,6 +154,13 @@ fn tcache_count(version: &str) {
         "glibc {version} patched: {}",
         stderr(&patched)
     );
+    let ran = resolver_run_patched(version, &patch, &exe, &[]);
+    assert_eq!(
+        stdout(&ran),
+        "tcache holds 3 chunks of this size\n",
+        "glibc {version} under resolver run --patch: {}",
+        stderr(&ran)
+    );
 }
 
 const DOUBLE_FREE: &str = "free(): double free detected in tcache 2";
@@ -178,6 +200,14 @@ fn double_free(version: &str) {
         stdout(&patched),
         "the double free went unnoticed: both allocations got the same block\n"
     );
+    let ran = resolver_run_patched(version, &patch, &exe, &[]);
+    assert!(
+        ran.status.success(),
+        "glibc {version} under resolver run --patch: {:?}\n{}",
+        ran.status,
+        stderr(&ran)
+    );
+    assert_eq!(stdout(&ran), stdout(&patched));
 }
 
 /// The counts `bin-counts` prints at exit, by kind.
@@ -208,6 +238,13 @@ fn bin_counts(version: &str) {
     let once = run(preloaded(&so, &exe).arg("100"));
     let thrice = run(preloaded(&so, &exe).arg("300"));
     assert!(once.status.success() && thrice.status.success());
+    let ran = resolver_run_patched(version, &patch, &exe, &["100"]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    assert_eq!(
+        counts(&ran),
+        counts(&once),
+        "glibc {version}: resolver run --patch counts otherwise than build --patch's .so"
+    );
     let (a, b) = (counts(&once), counts(&thrice));
     let small = if staged_malloc_c(version).contains("TCACHE_MAX_BINS") {
         "tcache"

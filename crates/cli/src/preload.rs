@@ -16,6 +16,42 @@ use manifest::Manifest;
 
 use crate::sources::{self, Sources};
 
+/// What `run` and `gdb` preload: which manifest, which build options,
+/// which patches.
+#[derive(clap::Args, Debug, Clone)]
+pub struct VariantArgs {
+    #[command(flatten)]
+    pub which: ManifestArgs,
+    #[command(flatten)]
+    pub options: OptionArgs,
+    #[command(flatten)]
+    pub patches: crate::patches::PatchArgs,
+}
+
+impl VariantArgs {
+    /// The chosen variant's shared object (`debug`: the -O0 -g3 build),
+    /// built if needed, and the project root it was built with.
+    pub fn ready(
+        &self,
+        debug: bool,
+        project: &crate::project::Project,
+        sources: &Sources,
+    ) -> Result<(PathBuf, Ready)> {
+        let root = project.root()?;
+        let patches = self.patches.load()?;
+        let manifest = self.which.choice().manifest_path(&root, sources)?;
+        let ready = shared_object(
+            &manifest,
+            &self.options.options(),
+            debug,
+            &patches,
+            &root,
+            sources,
+        )?;
+        Ok((root, ready))
+    }
+}
+
 /// Which manifest: exactly one of these. (Another way to choose one adds
 /// a field here and a variant to [`Choice`].)
 #[derive(clap::Args, Debug, Clone)]

@@ -413,6 +413,23 @@ fn consumer(dir: &Path, program: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// `nix build` of every package of the consumer flake in `dir` (under the
+/// Nix lock): where each is, by name.
+fn build_consumer_packages(
+    dir: &Path,
+    packages: &[(String, String)],
+) -> std::collections::BTreeMap<String, PathBuf> {
+    let args: Vec<String> = ["build", "--no-link"]
+        .map(String::from)
+        .into_iter()
+        .chain(packages.iter().map(|(a, _)| installable(dir, a)))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let _g = nix_lock();
+    run(consumer(dir, "nix", &args));
+    consumer_outs(dir)
+}
+
 /// Where each package of the consumer flake in `dir` is, by name.
 fn consumer_outs(dir: &Path) -> std::collections::BTreeMap<String, PathBuf> {
     let outs = json(&run(consumer(
@@ -912,17 +929,7 @@ fn src_override_builds_each_listed_version_from_a_local_tarball() {
         .collect();
     let dir = scratch("nix-local-listed");
     consumer_flake(&dir, &files, &packages);
-    let outs = {
-        let args: Vec<String> = ["build", "--no-link"]
-            .map(String::from)
-            .into_iter()
-            .chain(packages.iter().map(|(a, _)| installable(&dir, a)))
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let _g = nix_lock();
-        run(consumer(&dir, "nix", &args));
-        consumer_outs(&dir)
-    };
+    let outs = build_consumer_packages(&dir, &packages);
     let work = scratch("nix-local-listed-work");
     for m in &listed {
         let out = &outs[&attr(m, &[], false)];
@@ -1484,21 +1491,14 @@ fn patches_override_builds_the_same_so_as_resolver_build_patch() {
     );
 }
 
-/// The example patch of `examples/patches/<name>/` for `version`: the
-/// variant with the greatest `<from>` not after it (`examples/patches/
-/// README.md`), as a path relative to `examples/patches/`.
+/// The example patch of `examples/patches/<name>/` for `version`, as a
+/// path relative to `examples/patches/`.
 fn example_variant(name: &str, version: &str) -> Option<String> {
-    let key = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
-    let dir = project().join("examples/patches").join(name);
-    let mut froms: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    froms.sort_by_key(|f| key(f));
-    let from = froms.into_iter().rfind(|f| key(f) <= key(version))?;
-    Some(format!("{name}/{from}/{name}.diff"))
+    let path = common::example_patch(name, version)?;
+    let rel = path
+        .strip_prefix(project().join(common::EXAMPLE_PATCHES))
+        .ok()?;
+    Some(rel.to_string_lossy().into_owned())
 }
 
 /// Every example patch builds with Nix (`patches` through `overrideAttrs`)
@@ -1552,17 +1552,7 @@ fn every_example_patch_builds_with_nix_on_every_version_it_applies_to() {
         })
         .collect();
     consumer_flake(&dir, &file_refs, &packages);
-    let outs = {
-        let args: Vec<String> = ["build", "--no-link"]
-            .map(String::from)
-            .into_iter()
-            .chain(packages.iter().map(|(a, _)| installable(&dir, a)))
-            .collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let _g = nix_lock();
-        run(consumer(&dir, "nix", &args));
-        consumer_outs(&dir)
-    };
+    let outs = build_consumer_packages(&dir, &packages);
     let work = scratch("nix-example-patches-work");
     for ((m, name, rel), (a, _)) in builds.iter().zip(&packages) {
         let so_name = format!("libmalloc-glibc-{}+{name}.so", m.version);

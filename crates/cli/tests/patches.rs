@@ -16,27 +16,11 @@ use common::run::{preloaded, run};
 use common::*;
 
 fn examples() -> PathBuf {
-    project().join("examples/patches")
+    project().join(EXAMPLE_PATCHES)
 }
 
-/// The numeric order of two versions ("2.9" < "2.10").
-fn key(v: &str) -> Vec<u32> {
-    v.split('.').map(|p| p.parse().unwrap()).collect()
-}
-
-/// An example's variant for `version`: `examples/patches/<name>/<from>/
-/// <name>.diff` with the greatest `<from>` not after `version`.
 fn example(name: &str, version: &str) -> Option<PathBuf> {
-    let dir = examples().join(name);
-    let mut froms: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    froms.sort_by_key(|f| key(f));
-    let from = froms.into_iter().rfind(|f| key(f) <= key(version))?;
-    Some(dir.join(from).join(format!("{name}.diff")))
+    example_patch(name, version)
 }
 
 /// `resolver build` of `version` (its pinned source) with `args` into `out`.

@@ -310,13 +310,7 @@ fn a_changed_stub_is_never_run_from_the_old_build() {
 /// and resolves a manifest equal to the committed one, which it then runs.
 #[test]
 fn an_installed_resolver_works_from_any_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(
-        dir.path()
-            .ancestors()
-            .all(|d| !d.join("shims/prelude.h").exists()),
-        "the temporary directory must be outside any checkout"
-    );
+    let dir = common::outside_checkout();
     std::fs::create_dir_all(dir.path().join("bin")).unwrap();
     let bin = common::installed_copy(&dir.path().join("bin"));
     let work = dir.path().join("work");

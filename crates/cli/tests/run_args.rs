@@ -116,13 +116,7 @@ fn a_missing_manifest_file_is_named() {
 /// ones, extracted into its cache, identical to the checkout's.
 #[test]
 fn an_installed_resolver_carries_its_project() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(
-        dir.path()
-            .ancestors()
-            .all(|d| !d.join("shims/prelude.h").exists()),
-        "the temporary directory must be outside any checkout"
-    );
+    let dir = common::outside_checkout();
     let bin = common::installed_copy(dir.path());
     let cache = dir.path().join("cache");
     let o = Command::new(&bin)

@@ -8,19 +8,14 @@ use std::process::Command;
 
 use anyhow::{bail, Result};
 
-use crate::patches::PatchArgs;
-use crate::preload::{self, ManifestArgs, OptionArgs, Ready};
+use crate::preload::{self, Ready, VariantArgs};
 use crate::project::Project;
 use crate::sources::Sources;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
-    which: ManifestArgs,
-    #[command(flatten)]
-    options: OptionArgs,
-    #[command(flatten)]
-    patches: PatchArgs,
+    variant: VariantArgs,
     /// The release build (-O2 -g) instead of the debug build (-O0 -g3) the
     /// Nix dev shell preloads.
     #[arg(long)]
@@ -54,18 +49,8 @@ pub struct Args {
 /// gdb itself runs without our allocator: the program gets it through
 /// gdb's exec-wrapper.
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
-    let root = project.root()?;
-    let patches = a.patches.load()?;
-    let manifest = a.which.choice().manifest_path(&root, sources)?;
     let debug = !a.release;
-    let ready = preload::shared_object(
-        &manifest,
-        &a.options.options(),
-        debug,
-        &patches,
-        &root,
-        sources,
-    )?;
+    let (root, ready) = a.variant.ready(debug, project, sources)?;
     let script = root.join("gdb/malloc_standalone.py").canonicalize()?;
     let init = gdbinit(&ready, &script);
     let init_path = ready.so.with_extension("gdbinit");
@@ -81,7 +66,7 @@ pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
             &preload::ld_preload(&ready.so, std::env::var_os("LD_PRELOAD"))?
         )?
     );
-    for (name, value) in a.options.environment()? {
+    for (name, value) in a.variant.options.environment()? {
         wrapper.push(' ');
         wrapper.push_str(&quote(name, &value)?);
     }

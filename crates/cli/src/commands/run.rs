@@ -6,19 +6,14 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::patches::PatchArgs;
-use crate::preload::{self, ManifestArgs, OptionArgs};
+use crate::preload::{self, VariantArgs};
 use crate::project::Project;
 use crate::sources::Sources;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
-    which: ManifestArgs,
-    #[command(flatten)]
-    options: OptionArgs,
-    #[command(flatten)]
-    patches: PatchArgs,
+    variant: VariantArgs,
     /// The debug build (-O0 -g3) instead of -O2 -g.
     #[arg(long)]
     debug: bool,
@@ -34,18 +29,8 @@ pub struct Args {
 /// Builds the variant if needed, then replaces this process with the
 /// program (so its exit status, a signal included, is the command's).
 pub fn run(a: Args, sources: &Sources, project: &Project) -> Result<()> {
-    let root = project.root()?;
-    let patches = a.patches.load()?;
-    let manifest = a.which.choice().manifest_path(&root, sources)?;
-    let ready = preload::shared_object(
-        &manifest,
-        &a.options.options(),
-        a.debug,
-        &patches,
-        &root,
-        sources,
-    )?;
-    let env = a.options.environment()?;
+    let (_, ready) = a.variant.ready(a.debug, project, sources)?;
+    let env = a.variant.options.environment()?;
     let (program, args) = a.command.split_first().expect("clap requires a program");
     let mut cmd = Command::new(program);
     cmd.args(args)

@@ -414,3 +414,37 @@ pub fn installed_copy(dir: &Path) -> PathBuf {
     }
     panic!("{} stayed busy for 5 s", bin.display())
 }
+
+/// Where the example patches live, relative to the project.
+pub const EXAMPLE_PATCHES: &str = "examples/patches";
+
+/// An example patch's variant for `version`: `examples/patches/<name>/
+/// <from>/<name>.diff` with the greatest `<from>` not after `version`
+/// (`examples/patches/README.md`); none where the example has no variant.
+pub fn example_patch(name: &str, version: &str) -> Option<PathBuf> {
+    let key = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    let dir = project().join(EXAMPLE_PATCHES).join(name);
+    let mut froms: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    froms.sort_by_key(|f| key(f));
+    let from = froms.into_iter().rfind(|f| key(f) <= key(version))?;
+    Some(dir.join(from).join(format!("{name}.diff")))
+}
+
+/// A temporary directory outside any checkout of the project (no
+/// `shims/prelude.h` in it or above it), where an installed resolver must
+/// find its project by itself.
+pub fn outside_checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        dir.path()
+            .ancestors()
+            .all(|d| !d.join("shims/prelude.h").exists()),
+        "the temporary directory must be outside any checkout"
+    );
+    dir
+}

@@ -613,7 +613,10 @@ fn view_refuses_bad_traces_by_line_and_writes_nothing() {
             ":1: \"ret\" must be a \"0x...\" string",
         ),
         (format!("{good}\n{good}\n"), ":2: \"seq\" 0 repeats"),
-        ("{\"op\":\"start\"}\n".to_string(), ": no calls in the trace"),
+        (
+            "{\"op\":\"start\"}\n".to_string(),
+            ": no calls in the trace",
+        ),
     ] {
         let trace = dir.path().join("bad.jsonl");
         std::fs::write(&trace, &text).unwrap();

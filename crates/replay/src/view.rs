@@ -357,30 +357,53 @@ pub fn thin(runs: &mut [(String, ViewRun)]) -> usize {
     keep_every
 }
 
-/// Steps where the versions disagree: a call returned a different place
-/// (offset from the heap's start, or mmapped in one only), or a version
-/// died at or before it.
+/// Where a call's block came from, comparable across versions (whose
+/// heaps differ by the chunks a version keeps for itself, such as the
+/// tcache): the block a given earlier call freed, or new memory (from the
+/// top or a part of a free chunk), or mmap, or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    None,
+    Reuses(usize),
+    New,
+    Mmapped,
+}
+
+/// Each call's `Place` in one run (`None` after it died).
+pub fn places(r: &ViewRun) -> Vec<Place> {
+    let mut freed: HashMap<u64, usize> = HashMap::new();
+    r.steps
+        .iter()
+        .enumerate()
+        .map(|(i, &(ret, old, base))| {
+            let place = if ret == 0 {
+                Place::None
+            } else if let Some(j) = freed.remove(&ret) {
+                Place::Reuses(j)
+            } else if base != 0 && ret >= base && ret - base < (1 << 40) {
+                Place::New
+            } else {
+                Place::Mmapped
+            };
+            if old != 0 && old != ret {
+                freed.insert(old, i);
+            }
+            place
+        })
+        .collect()
+}
+
+/// Steps where the versions disagree: a call's block came from a
+/// different place (`Place`), or a version died at or before it.
 pub fn disagreements(calls: &[Call], runs: &[(String, ViewRun)]) -> Vec<usize> {
-    let mut out = Vec::new();
-    for i in 0..calls.len() {
-        let mut places = runs.iter().map(|(_, r)| {
-            r.steps.get(i).map(|&(ret, _, base)| {
-                if ret == 0 {
-                    (0, 0)
-                } else if base != 0 && ret >= base && ret - base < (1 << 40) {
-                    (1, ret - base)
-                } else {
-                    (2, 0)
-                }
-            })
-        });
-        let first = places.next().flatten();
-        let differ = first.is_none() || places.any(|p| p != first);
-        if differ {
-            out.push(i);
-        }
-    }
-    out
+    let all: Vec<Vec<Place>> = runs.iter().map(|(_, r)| places(r)).collect();
+    (0..calls.len())
+        .filter(|&i| {
+            let mut it = all.iter().map(|p| p.get(i));
+            let first = it.next().flatten();
+            first.is_none() || it.any(|p| p != first)
+        })
+        .collect()
 }
 
 fn js_str(s: &str) -> String {

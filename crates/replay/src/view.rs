@@ -531,3 +531,61 @@ pub fn render(trace: &Path, calls: &[Call], runs: &[(String, ViewRun)], every: u
     d.push_str("]}");
     include_str!("view.html").replace("/*DATA*/null", &d)
 }
+
+/// A jsonl trace of `calls` calls for the large-trace test and benchmark:
+/// a fixed pseudo-random mix (seeded) of malloc (sizes spread over 16
+/// bytes to 256 KiB, most small), calloc, realloc and free of a random
+/// live block, about 4,000 blocks live at once.
+pub fn synthetic_trace(calls: usize, seed: u64) -> String {
+    let mut x = seed | 1;
+    let mut rnd = move || {
+        // xorshift64*
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let mut live: Vec<u64> = Vec::new();
+    let mut next = 0x1000u64;
+    let mut out = String::with_capacity(calls * 90);
+    out.push_str("{\"op\":\"start\",\"format\":\"jsonl\",\"synthetic\":true}\n");
+    for seq in 0..calls {
+        let r = rnd();
+        let size = {
+            let s = rnd();
+            match s % 100 {
+                0..=79 => 16 + s / 100 % 240,
+                80..=97 => 256 + s / 100 % 4000,
+                _ => 4096 + s / 100 % (256 * 1024),
+            }
+        };
+        let caller = format!("0x4{:05x}", r % 64 * 16);
+        let want_free = !live.is_empty() && (r % 100 < 35 || live.len() > 4000);
+        let line = if want_free {
+            let i = (r / 100) as usize % live.len();
+            let p = live.swap_remove(i);
+            if r % 7 == 0 {
+                next += 16;
+                live.push(next);
+                format!(
+                    "\"op\":\"realloc\",\"ptr\":\"{p:#x}\",\"size\":{size},\"ret\":\"{next:#x}\""
+                )
+            } else {
+                format!("\"op\":\"free\",\"ptr\":\"{p:#x}\"")
+            }
+        } else {
+            next += 16;
+            live.push(next);
+            if r % 10 == 0 {
+                format!("\"op\":\"calloc\",\"nmemb\":1,\"size\":{size},\"ret\":\"{next:#x}\"")
+            } else {
+                format!("\"op\":\"malloc\",\"size\":{size},\"ret\":\"{next:#x}\"")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{{\"seq\":{seq},\"t_ns\":0,\"tid\":1,{line},\"caller\":\"{caller}\"}}"
+        );
+    }
+    out
+}

@@ -31,8 +31,15 @@ fn chromium() -> &'static str {
 
 /// Runs headless Chromium on `page`; returns (stdout, stderr).
 fn browse(page: &Path, step: usize, extra: &[&str]) -> (String, String) {
+    chromium_on(&format!("file://{}#step={step}", page.display()), extra)
+}
+
+fn browse_url(url: &str) -> (String, String) {
+    chromium_on(url, &["--dump-dom"])
+}
+
+fn chromium_on(url: &str, extra: &[&str]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}#step={step}", page.display());
     let o = Command::new(chromium())
         .args([
             "--headless",
@@ -280,4 +287,99 @@ fn a_script_error_is_seen() {
     .unwrap();
     let (_, err) = browse(&page, 0, &["--dump-dom"]);
     assert!(!console(&err).is_empty(), "{err}");
+}
+
+/// 100,000 calls: the page stays small, each step is drawn quickly, and
+/// what is drawn between two snapshots is the snapshot before, said so;
+/// runs of sub-pixel chunks cover exactly the chunks recorded.
+#[test]
+fn a_large_trace_stays_small_and_steps() {
+    let dir = scratch("view-large");
+    let trace = dir.join("large.jsonl");
+    std::fs::write(&trace, view::synthetic_trace(100_000, 18)).unwrap();
+    let sos: Vec<PathBuf> = VERSIONS.iter().map(|v| build_so(v)).collect();
+    let page = dir.join("large.html");
+    let mut args = vec!["view".to_string(), trace.display().to_string()];
+    for v in VERSIONS {
+        args.extend(["--version".into(), v.into()]);
+    }
+    args.extend([
+        "--out".into(),
+        page.display().to_string(),
+        "--build-dir".into(),
+    ]);
+    args.push(scratch("malloc").display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = common::resolver(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let bytes = std::fs::metadata(&page).unwrap().len();
+    assert!(bytes < 20_000_000, "{bytes} bytes");
+    let every: usize = stderr
+        .split("the heap recorded every ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(every > 1, "{stderr}");
+
+    // Steps drawn in the browser, layout included.
+    let (dom, err) = browse_url(&format!("file://{}#step=0&bench", page.display()));
+    let body = dom
+        .split("<body")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap();
+    let times = body
+        .split("data-bench=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let (worst, mean) = times.split_once(' ').unwrap();
+    let (worst, mean): (f64, f64) = (worst.parse().unwrap(), mean.parse().unwrap());
+    assert!(
+        mean < 200.0 && worst < 2000.0,
+        "worst {worst} ms, mean {mean} ms"
+    );
+    assert!(console(&err).is_empty(), "console: {:?}", console(&err));
+
+    // A step between snapshots: the one before, at every + 1.
+    let step = every + every / 2;
+    let replayer = replay::compile("cc", &project(), &scratch("view-replayer")).unwrap();
+    // As the command ran it (the replayer's own mappings depend on how
+    // often it records, and so do the allocator's mmapped addresses).
+    let run = view::replay_view(&replayer, &trace, &sos[0], view::snapshot_every(100_000)).unwrap();
+    let snap = run.snapshots.iter().find(|s| s.step == every).unwrap();
+    let (dom, _) = browse(&page, step, &["--dump-dom"]);
+    assert!(
+        dom.contains(&format!("heap as after call {every}")),
+        "no note"
+    );
+    // Each drawn element covers whole recorded chunks of its kind (or a
+    // run of several, "mixed").
+    let recorded = recorded(snap);
+    let mut i = 0;
+    for (addr, size, kind) in drawn(&dom, 0) {
+        if kind == "mmapped" {
+            assert!(snap.mmapped.contains(&(addr, size)), "{addr:#x}");
+            continue;
+        }
+        assert_eq!(recorded[i].0, addr, "a drawn run starts on a chunk");
+        let mut covered = 0;
+        let mut kinds = std::collections::BTreeSet::new();
+        while covered < size {
+            covered += recorded[i].1;
+            kinds.insert(recorded[i].2.clone());
+            i += 1;
+        }
+        assert_eq!(covered, size, "a drawn run ends on a chunk");
+        if kind != "mixed" {
+            assert_eq!(kinds.into_iter().collect::<Vec<_>>(), vec![kind]);
+        }
+    }
+    assert_eq!(i, snap.chunks.len(), "every chunk drawn");
 }

@@ -20,7 +20,7 @@ step=${1:-$(grep -o '"differ":\[[0-9]*' "$work/demo.html" | grep -o '[0-9]*$')}
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
-  --user-data-dir="$profile" --window-size=1100,520 \
+  --user-data-dir="$profile" --window-size=1100,580 \
   --screenshot="$PWD/$work/view.png" "file://$PWD/$work/demo.html#step=$step" 2>/dev/null
 mv "$work/view.png" docs/view.png
 echo "docs/view.png (step $step)"

@@ -376,6 +376,9 @@ main (int argc, char **argv)
 	    {
 	      unmatched++;
 	      s = NULL;
+	      /* --view: a second free of a block is replayed as one.  */
+	      if (view_every > 0)
+		old = view_dead_get (r->ptr);
 	    }
 	  else
 	    old = s->live, old_size = s->size;
@@ -417,7 +420,13 @@ main (int argc, char **argv)
       if (view_every > 0)
 	{
 	  if (s != NULL && frees_old)
-	    view_forget (old);
+	    {
+	      view_forget (old);
+	      if (got != old)
+		view_dead_put (r->ptr, old);
+	    }
+	  if (r->ret != 0)
+	    view_dead_forget (r->ret);
 	  if (got != NULL)
 	    view_returned (got);
 	}

@@ -297,6 +297,77 @@ view_forget (void *p)
       }
 }
 
+/* Blocks the trace freed: trace pointer -> the live pointer it was, so
+   that a second free of it (a program's double free, recorded under a
+   version that let it pass) is replayed as one, and a version whose
+   checks catch it aborts here as it would have there.  Forgotten when the
+   trace's allocator gives the address out again.  */
+static uint64_t *view_dead_key;
+static void **view_dead_live;
+static size_t view_dead_mask, view_dead_used;
+
+static size_t
+view_dead_find (uint64_t key)
+{
+  size_t i = (key >> 4) * 0x9e3779b97f4a7c15ULL & view_dead_mask;
+  while (view_dead_key[i] != 0 && view_dead_key[i] != key)
+    i = (i + 1) & view_dead_mask;
+  return i;
+}
+
+static void
+view_dead_put (uint64_t key, void *live)
+{
+  if (view_dead_key == NULL || 2 * (view_dead_used + 1) > view_dead_mask + 1)
+    {
+      size_t old_n = view_dead_key ? view_dead_mask + 1 : 0, n = old_n ? 2 * old_n : 1024;
+      uint64_t *ok = view_dead_key;
+      void **ol = view_dead_live;
+      view_dead_key = map (n * sizeof *view_dead_key);
+      view_dead_live = map (n * sizeof *view_dead_live);
+      view_dead_mask = n - 1;
+      for (size_t i = 0; i < old_n; i++)
+	if (ok[i] != 0)
+	  {
+	    size_t j = view_dead_find (ok[i]);
+	    view_dead_key[j] = ok[i];
+	    view_dead_live[j] = ol[i];
+	  }
+      if (ok)
+	{
+	  munmap (ok, old_n * sizeof *ok);
+	  munmap (ol, old_n * sizeof *ol);
+	}
+    }
+  size_t i = view_dead_find (key);
+  if (view_dead_key[i] == 0)
+    view_dead_used++;
+  view_dead_key[i] = key;
+  view_dead_live[i] = live;
+}
+
+/* The live pointer a freed trace pointer was, or NULL.  */
+static void *
+view_dead_get (uint64_t key)
+{
+  if (view_dead_key == NULL)
+    return NULL;
+  size_t i = view_dead_find (key);
+  return view_dead_key[i] == key ? view_dead_live[i] : NULL;
+}
+
+/* The trace's allocator gave KEY out again: it is live, not dead.  Marked
+   with a NULL live pointer (no deletion, so probes stay correct).  */
+static void
+view_dead_forget (uint64_t key)
+{
+  if (view_dead_key == NULL)
+    return;
+  size_t i = view_dead_find (key);
+  if (view_dead_key[i] == key)
+    view_dead_live[i] = NULL;
+}
+
 static void
 view_step (size_t step, void *ret, void *old)
 {

@@ -383,3 +383,74 @@ fn a_large_trace_stays_small_and_steps() {
     }
     assert_eq!(i, snap.chunks.len(), "every chunk drawn");
 }
+
+/// A program's double free, recorded where it passed: 2.23's fastbin takes
+/// A, B, A (its check looks at the top entry only); 2.35's tcache check
+/// aborts. The page says where 2.35 died and marks every call from there.
+#[test]
+fn an_abort_in_one_version_is_shown() {
+    let dir = scratch("view-abort");
+    let calls = [
+        r#""op":"malloc","size":24,"ret":"0xa0""#,
+        r#""op":"malloc","size":24,"ret":"0xb0""#,
+        r#""op":"free","ptr":"0xa0""#,
+        r#""op":"free","ptr":"0xb0""#,
+        r#""op":"free","ptr":"0xa0""#,
+        r#""op":"malloc","size":24,"ret":"0xa0""#,
+        r#""op":"malloc","size":24,"ret":"0xb0""#,
+    ];
+    let trace = dir.join("double-free.jsonl");
+    let text: String = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{{\"seq\":{i},{c},\"caller\":\"0x1\"}}\n"))
+        .collect();
+    std::fs::write(&trace, text).unwrap();
+    let sos: Vec<PathBuf> = VERSIONS.iter().map(|v| build_so(v)).collect();
+    let replayer = replay::compile("cc", &project(), &scratch("view-replayer")).unwrap();
+    let old = view::replay_view(&replayer, &trace, &sos[0], 1).unwrap();
+    let new = view::replay_view(&replayer, &trace, &sos[1], 1).unwrap();
+    assert!(old.died.is_none(), "{:?}", old.died);
+    assert_eq!(old.steps[5].0, old.steps[0].0, "2.23 gives A out again");
+    let (at, why) = new.died.clone().expect("2.35 aborts");
+    assert_eq!(at, 4);
+    assert!(why.contains("double free detected in tcache"), "{why}");
+
+    let page = dir.join("double-free.html");
+    let mut args = vec!["view".to_string(), trace.display().to_string()];
+    for v in VERSIONS {
+        args.extend(["--version".into(), v.into()]);
+    }
+    args.extend([
+        "--out".into(),
+        page.display().to_string(),
+        "--build-dir".into(),
+    ]);
+    args.push(scratch("malloc").display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = common::resolver(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("glibc 2.35: 4 calls replayed") && stderr.contains("died at call 4"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let data = html
+        .split("\"differ\":[")
+        .nth(1)
+        .unwrap()
+        .split(']')
+        .next()
+        .unwrap();
+    assert_eq!(data, "4,5,6");
+    let (dom, err) = browse(&page, 5, &["--dump-dom"]);
+    assert!(console(&err).is_empty(), "console: {:?}", console(&err));
+    assert!(
+        dom.contains(
+            "died at call 4: </span>killed by signal 6: free(): double free detected in tcache 2"
+        ),
+        "{dom}"
+    );
+    assert!(dom.contains("[versions differ]"));
+}

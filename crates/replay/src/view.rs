@@ -589,3 +589,87 @@ pub fn synthetic_trace(calls: usize, seed: u64) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(snaps: usize, chunks: usize) -> ViewRun {
+        ViewRun {
+            steps: vec![(0, 0, 0); snaps],
+            snapshots: (0..snaps)
+                .map(|i| Snapshot {
+                    step: i * 10,
+                    base: 0x1000,
+                    top: 0x2000,
+                    arenas: 1,
+                    chunks: vec![(32, 0); chunks],
+                    mmapped: vec![],
+                    broken: false,
+                })
+                .collect(),
+            died: None,
+        }
+    }
+
+    /// Thinning keeps the same steps in every version, always the last,
+    /// and fits the budget.
+    #[test]
+    fn thinning_keeps_common_steps_and_the_last() {
+        let per = MAX_CHUNK_RECORDS / 100;
+        let mut runs = vec![
+            ("a".to_string(), run(301, per)),
+            ("b".to_string(), run(301, per)),
+        ];
+        let kept = thin(&mut runs);
+        assert!(kept >= 4, "{kept}");
+        let steps = |r: &ViewRun| r.snapshots.iter().map(|s| s.step).collect::<Vec<_>>();
+        assert_eq!(steps(&runs[0].1), steps(&runs[1].1));
+        assert_eq!(runs[0].1.snapshots.last().unwrap().step, 3000);
+        let total: usize = runs.iter().map(|(_, r)| r.snapshots.len() * per).sum();
+        assert!(total <= MAX_CHUNK_RECORDS, "{total}");
+        assert!(steps(&runs[0].1)
+            .iter()
+            .all(|s| s % (10 * kept) == 0 || *s == 3000));
+    }
+
+    /// A block's place: reused from the call that freed it, new, mmapped.
+    #[test]
+    fn places_name_the_freeing_call() {
+        let base = 0x5555_0000;
+        let r = ViewRun {
+            steps: vec![
+                (base + 0x10, 0, base),
+                (0, base + 0x10, base),
+                (base + 0x10, 0, base),
+                (0x7fff_0000_0010, 0, base),
+                (base + 0x40, 0, base),
+            ],
+            ..ViewRun::default()
+        };
+        assert_eq!(
+            places(&r),
+            vec![
+                Place::New,
+                Place::None,
+                Place::Reuses(1),
+                Place::Mmapped,
+                Place::New
+            ]
+        );
+    }
+
+    #[test]
+    fn view_lines_parse() {
+        let r = parse_view("s 0 1010 0 1000\nh 0 1000 1050 1 : 33 48 7 ; 7000 4096 ; 0\ne 1\n")
+            .unwrap();
+        assert_eq!(r.steps, vec![(0x1010, 0, 0x1000)]);
+        let s = &r.snapshots[0];
+        assert_eq!(
+            s.placed(),
+            vec![(0x1000, 32, 1), (0x1020, 48, 0), (0x1050, 0, 7)]
+        );
+        assert_eq!(s.mmapped, vec![(0x7000, 4096)]);
+        assert!(parse_view("h 0 1000 : 1 ;\n").is_err());
+    }
+}

@@ -19,9 +19,22 @@
    threads made the calls.  Everything the replayer keeps is in memory it
    maps itself, never in the allocator under test, so that only the
    trace's calls reach it.
-     replay TRACE.jsonl  */
+     replay TRACE.jsonl
+
+   With --view EVERY (resolver view), the replayer also reports the heap as
+   the allocator holds it (see view.c, included below): after every call
+   a line "s STEP RET OLD BASE" (what the call returned, the live address
+   it freed or moved, the main heap's start then), and after every EVERY-th
+   call and the last a line "h ..." with every chunk of the main arena
+   and each mmapped chunk, read from the allocator's own structures.
+   Instead of the measurements it then prints "e STEPS" at the end.
+     replay --view EVERY TRACE.jsonl  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
+#include <sys/personality.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -193,6 +206,8 @@ erase (struct slot *s)
     }
 }
 
+#include "view.c"
+
 static long
 status_kb (const char *key)
 {
@@ -218,9 +233,22 @@ heap_bytes (void)
 int
 main (int argc, char **argv)
 {
+  long view_every = 0;
+  if (argc == 4 && strcmp (argv[1], "--view") == 0)
+    {
+      view_every = atol (argv[2]);
+      if (view_every <= 0)
+	{
+	  fprintf (stderr, "replay: --view takes a positive number of calls\n");
+	  return 2;
+	}
+      view_no_aslr (argv);
+      argv += 2;
+      argc -= 2;
+    }
   if (argc != 2)
     {
-      fprintf (stderr, "usage: replay TRACE.jsonl\n");
+      fprintf (stderr, "usage: replay [--view EVERY] TRACE.jsonl\n");
       return 2;
     }
   trace_name = argv[1];
@@ -309,6 +337,8 @@ main (int argc, char **argv)
     }
   if (count == 0)
     die (0, "no calls in the trace");
+  if (view_every > 0)
+    view_init ();
 
   /* The trace's text is parsed: its pages leave the resident set.  */
   munmap ((void *) text, st.st_size);
@@ -346,6 +376,9 @@ main (int argc, char **argv)
 	    {
 	      unmatched++;
 	      s = NULL;
+	      /* --view: a second free of a block is replayed as one.  */
+	      if (view_every > 0)
+		old = view_dead_get (r->ptr);
 	    }
 	  else
 	    old = s->live, old_size = s->size;
@@ -384,6 +417,19 @@ main (int argc, char **argv)
 	  live -= old_size;
 	  erase (s);
 	}
+      if (view_every > 0)
+	{
+	  if (s != NULL && frees_old)
+	    {
+	      view_forget (old);
+	      if (got != old)
+		view_dead_put (r->ptr, old);
+	    }
+	  if (r->ret != 0)
+	    view_dead_forget (r->ret);
+	  if (got != NULL)
+	    view_returned (got);
+	}
       if (got != NULL && r->ret != 0)
 	{
 	  if (got != NULL)
@@ -403,6 +449,14 @@ main (int argc, char **argv)
 	}
       if (live > peak_live)
 	peak_live = live;
+      if (view_every > 0)
+	{
+	  view_step (done, got, frees_old ? old : NULL);
+	  if (done % view_every == 0 || done + 1 == count)
+	    view_heap (done);
+	  done++;
+	  continue;
+	}
       /* mallinfo2 walks the bins: its time is not the trace's.  */
       if (++done % 1024 == 0)
 	{
@@ -417,6 +471,11 @@ main (int argc, char **argv)
 	}
     }
   clock_gettime (CLOCK_MONOTONIC, &t1);
+  if (view_every > 0)
+    {
+      view_end (done);
+      return 0;
+    }
   size_t end_heap = heap_bytes ();
   if (end_heap > peak_heap)
     peak_heap = end_heap, live_at_peak_heap = live;

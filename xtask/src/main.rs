@@ -122,6 +122,16 @@ enum Bench {
         #[arg(long, default_value_t = 1_000_000)]
         ops: u64,
     },
+    /// `resolver view` on a large synthetic trace: time, page size, and
+    /// the time to draw a step in headless Chromium.
+    View {
+        /// Calls in the trace.
+        #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        /// A pinned version to draw (repeatable) [default: resolver view's].
+        #[arg(long = "version", value_name = "VERSION")]
+        versions: Vec<String>,
+    },
     /// What `resolver run` adds to a program's start on a cached build:
     /// `/bin/true` under it against `env LD_PRELOAD=<so> /bin/true`.
     RunOverhead {
@@ -168,6 +178,9 @@ fn main() -> Result<()> {
         Cmd::Bench {
             which: Bench::Trace { ops },
         } => bench::trace::run(ops),
+        Cmd::Bench {
+            which: Bench::View { calls, versions },
+        } => bench::view::run(calls, &versions),
         Cmd::Bench {
             which: Bench::RunOverhead { runs, version },
         } => bench::run_overhead::run(runs, &version),

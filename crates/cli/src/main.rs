@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use commands::{build, fetch, gdb, graph, replay, resolve, run, verify};
+use commands::{build, fetch, gdb, graph, replay, resolve, run, verify, view};
 use project::Project;
 use source::Cache;
 use sources::Sources;
@@ -89,6 +89,14 @@ enum Command {
     /// from its pinned source as needed) and on the host's own malloc, and
     /// prints time, peak RSS and fragmentation side by side.
     Replay(replay::Args),
+    /// Draw a jsonl trace's heap, call by call, under several versions.
+    ///
+    /// Replays the trace under each version's default .so (built as
+    /// needed) with the replayer walking the allocator's own chunks and
+    /// bins after each call, and writes one self-contained HTML file
+    /// (opens from disk): the heap of each version side by side, a step
+    /// control, the calls where versions differ marked.
+    View(view::Args),
     /// Write the dependency graph of a resolution.
     Graph(graph::Args),
     /// Run a program with a version's allocator preloaded.
@@ -136,6 +144,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(args, &sources, &project),
         Command::Build(args) => build::run(args, &sources, &project),
         Command::Replay(args) => replay::run(args, &sources, &project),
+        Command::View(args) => view::run(args, &sources, &project),
         Command::Graph(args) => graph::run(args, &sources, &project),
         Command::Run(args) => run::run(args, &sources, &project),
         Command::Gdb(args) => gdb::run(args, &sources, &project),

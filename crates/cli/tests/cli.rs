@@ -578,6 +578,112 @@ fn bad_traces_are_refused_with_their_line() {
     );
 }
 
+// ---------------------------------------------------------------- view
+
+/// `resolver view` reads and checks the whole trace before it builds
+/// anything: a bad line is named by its number, and no HTML is written
+/// (an old file at --out is left as it was).
+#[test]
+fn view_refuses_bad_traces_by_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = r#"{"seq":0,"t_ns":1,"tid":1,"op":"malloc","size":24,"ret":"0x10","caller":"0x1"}"#;
+    let out = dir.path().join("heap.html");
+    for (text, says) in [
+        (
+            format!("{good}\n{}", &good[..good.len() - 20]),
+            ":2: not a JSON object: EOF while parsing",
+        ),
+        (
+            format!("{good}\nnot json\n{good}\n"),
+            ":2: not a JSON object",
+        ),
+        (
+            format!(
+                "{good}\n{}\n",
+                good.replace("malloc", "mallocx").replace(":0,", ":1,")
+            ),
+            ":2: unknown op \"mallocx\"",
+        ),
+        (
+            format!("{}\n", good.replace(r#","size":24"#, "")),
+            ":1: \"size\" is missing or not a number",
+        ),
+        (
+            format!("{}\n", good.replace(r#""0x10""#, "16")),
+            ":1: \"ret\" must be a \"0x...\" string",
+        ),
+        (format!("{good}\n{good}\n"), ":2: \"seq\" 0 repeats"),
+        (
+            "{\"op\":\"start\"}\n".to_string(),
+            ": no calls in the trace",
+        ),
+    ] {
+        let trace = dir.path().join("bad.jsonl");
+        std::fs::write(&trace, &text).unwrap();
+        for before in [None, Some("an older picture")] {
+            match before {
+                Some(b) => std::fs::write(&out, b).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(&out);
+                }
+            }
+            let o = common::resolver(&[
+                "view",
+                trace.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                !o.status.success() && stderr.contains(&format!("bad.jsonl{says}")),
+                "expected {says:?} in: {stderr}"
+            );
+            if says.starts_with(":2: not a JSON object: EOF") {
+                assert!(stderr.contains("truncated"), "{stderr}");
+            }
+            assert_eq!(
+                std::fs::read_to_string(&out).ok().as_deref(),
+                before,
+                "{stderr}"
+            );
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "bad.jsonl" && n != "heap.html")
+                .collect();
+            assert!(left.is_empty(), "left behind: {left:?}");
+        }
+    }
+    // A version that is not pinned is refused before anything is built.
+    let trace = dir.path().join("good.jsonl");
+    std::fs::write(&trace, format!("{good}\n")).unwrap();
+    let o = common::resolver(&[
+        "view",
+        trace.to_str().unwrap(),
+        "--version",
+        "2.99",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && stderr.contains("--version 2.99: not a pinned version (pinned: 2.23,"),
+        "{stderr}"
+    );
+    let o = common::resolver(&[
+        "view",
+        "/nonexistent/t.jsonl",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && stderr.contains("cannot read the trace /nonexistent/t.jsonl"),
+        "{stderr}"
+    );
+}
+
 // ---------------------------------------------------------------- --patch on the fixture
 
 /// A diff of the fixture's malloc/arena.c, counting twice.

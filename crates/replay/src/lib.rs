@@ -9,6 +9,8 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+pub mod view;
+
 /// Errors from replaying.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -70,7 +72,10 @@ pub fn compile(cc: &str, project: &Path, dir: &Path) -> Result<PathBuf, ReplayEr
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
     let mut cmd = Command::new(cc);
-    cmd.args(["-O2", "-Wall", "-o"]).arg(&tmp).arg(&src);
+    cmd.args(["-O2", "-Wall", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .arg("-ldl");
     let out = cmd.output().map_err(|source| ReplayError::Io {
         path: PathBuf::from(cc),
         source,

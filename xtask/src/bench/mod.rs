@@ -4,6 +4,7 @@
 
 pub mod run_overhead;
 pub mod trace;
+pub mod view;
 pub mod workloads;
 
 use std::path::{Path, PathBuf};

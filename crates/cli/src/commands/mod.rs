@@ -8,3 +8,4 @@ pub mod replay;
 pub mod resolve;
 pub mod run;
 pub mod verify;
+pub mod view;

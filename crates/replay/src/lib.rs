@@ -94,15 +94,10 @@ pub fn compile(cc: &str, project: &Path, dir: &Path) -> Result<PathBuf, ReplayEr
     Ok(exe)
 }
 
-/// Replays `trace` with `replayer` on `so` (`None`: the host's own malloc).
-pub fn replay(
-    replayer: &Path,
-    trace: &Path,
-    so: Option<&Path>,
-) -> Result<Measurement, ReplayError> {
-    let on = so.map_or("the host's malloc".to_string(), |s| s.display().to_string());
+/// `replayer` with `so` preloaded (`None`: the host's own malloc) and none
+/// of the caller's environment that changes an allocator's behaviour.
+fn replayer_command(replayer: &Path, so: Option<&Path>) -> Command {
     let mut cmd = Command::new(replayer);
-    cmd.arg(trace);
     for (k, _) in std::env::vars_os() {
         let name = k.to_string_lossy();
         if name.starts_with("MALLOC_") || name.starts_with("LD_") || name == "GLIBC_TUNABLES" {
@@ -112,6 +107,18 @@ pub fn replay(
     if let Some(so) = so {
         cmd.env("LD_PRELOAD", so);
     }
+    cmd
+}
+
+/// Replays `trace` with `replayer` on `so` (`None`: the host's own malloc).
+pub fn replay(
+    replayer: &Path,
+    trace: &Path,
+    so: Option<&Path>,
+) -> Result<Measurement, ReplayError> {
+    let on = so.map_or("the host's malloc".to_string(), |s| s.display().to_string());
+    let mut cmd = replayer_command(replayer, so);
+    cmd.arg(trace);
     let out = cmd.output().map_err(|source| ReplayError::Io {
         path: replayer.to_owned(),
         source,

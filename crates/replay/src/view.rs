@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::ReplayError;
 
@@ -55,7 +54,8 @@ pub struct Call {
     pub line: usize,
 }
 
-const OPS: &[&str] = &[
+/// The calls a jsonl trace may hold (the tracer's `op` names).
+pub const OPS: &[&str] = &[
     "malloc",
     "calloc",
     "realloc",
@@ -285,15 +285,8 @@ pub fn replay_view(
     every: usize,
 ) -> Result<ViewRun, ReplayError> {
     let on = so.display().to_string();
-    let mut cmd = Command::new(replayer);
+    let mut cmd = crate::replayer_command(replayer, Some(so));
     cmd.arg("--view").arg(every.max(1).to_string()).arg(trace);
-    for (k, _) in std::env::vars_os() {
-        let name = k.to_string_lossy();
-        if name.starts_with("MALLOC_") || name.starts_with("LD_") || name == "GLIBC_TUNABLES" {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("LD_PRELOAD", so);
     let out = cmd.output().map_err(|source| ReplayError::Io {
         path: replayer.to_owned(),
         source,

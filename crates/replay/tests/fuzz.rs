@@ -22,6 +22,7 @@ use std::time::Instant;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestRunner;
+use replay::view::OPS;
 use support::{config, HANG};
 
 fn project() -> PathBuf {
@@ -156,21 +157,6 @@ fn replay_checked(
         _ => Err(TestCaseError::fail(format!("unexpected exit: {r:?}"))),
     }
 }
-
-const OPS: &[&str] = &[
-    "malloc",
-    "calloc",
-    "realloc",
-    "reallocarray",
-    "free",
-    "free_sized",
-    "free_aligned_sized",
-    "memalign",
-    "aligned_alloc",
-    "posix_memalign",
-    "valloc",
-    "pvalloc",
-];
 
 /// Sizes and alignments, small and absurd.
 fn number() -> impl Strategy<Value = u64> {

@@ -82,6 +82,20 @@ pub fn bench_program(name: &str, dir: &Path) -> Result<PathBuf> {
 }
 
 /// A markdown ratio, with three decimals.
+/// The project's release `resolver` binary, built (quietly) first.
+pub fn release_resolver(project: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-q", "-p", "resolver"])
+        .current_dir(project)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p resolver failed ({status})");
+    }
+    Ok(project.join("target/release/resolver"))
+}
+
 pub fn ratio(a: u64, b: u64) -> String {
     format!("{:.3}", a as f64 / b as f64)
 }

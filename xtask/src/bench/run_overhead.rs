@@ -10,23 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 /// Issue 16's target: at most this much added to the program's start.
 const TARGET: Duration = Duration::from_millis(50);
 
 pub fn run(runs: usize, version: &str) -> Result<()> {
     let project = crate::project();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-q", "-p", "resolver"])
-        .current_dir(&project)
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p resolver failed ({status})");
-    }
-    let resolver = project.join("target/release/resolver");
+    let resolver = super::release_resolver(&project)?;
     // Outside any checkout: a directory under the system's temporary one.
     let elsewhere =
         std::env::temp_dir().join(format!("resolver-run-overhead-{}", std::process::id()));

@@ -11,16 +11,7 @@ use anyhow::{bail, Context, Result};
 
 pub fn run(calls: usize, versions: &[String]) -> Result<()> {
     let project = crate::project();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-q", "-p", "resolver"])
-        .current_dir(&project)
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p resolver failed ({status})");
-    }
-    let resolver = project.join("target/release/resolver");
+    let resolver = super::release_resolver(&project)?;
     let work = project.join("target/bench/view");
     std::fs::create_dir_all(&work)?;
     let trace = work.join(format!("synthetic-{calls}.jsonl"));
